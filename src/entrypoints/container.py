@@ -1,0 +1,120 @@
+"""The composition root: the only module that knows every concrete class.
+
+The HTTP app, the CLI and library users build their object graph here::
+
+    async with open_service(Settings.from_env()) as service:
+        product = await service.get(1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from dependency_injector import containers, providers
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.embedded import embedded_postgres
+from adapters.memory import NullProductCache
+from adapters.postgres import (
+    PoolSettings,
+    PostgresHealth,
+    PostgresProductRepository,
+    check_schema,
+    migrate,
+    open_pool,
+)
+from entrypoints.settings import Settings
+from productcore.ports import HealthCheck
+from productcore.service import ProductService
+
+
+async def database_url(settings: Settings) -> AsyncIterator[str]:
+    """Yield the configured database URL, or run an embedded PostgreSQL and yield its URL."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    server = embedded_postgres(settings.data_path / "postgres")
+    url = await asyncio.to_thread(server.__enter__)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
+
+
+async def database_pool(url: str, settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
+    """Migrate if configured to, open the pool, and refuse a schema this code does not know."""
+    if settings.migrate_on_start:
+        await migrate(url)
+    pool_settings = PoolSettings(
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        acquire_timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
+    async with open_pool(url, pool_settings) as pool:
+        await check_schema(pool)
+        yield pool
+
+
+class Gateways(containers.DeclarativeContainer):
+    """Connections to the outside world, opened and closed as resources."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    database_url = providers.Resource(database_url, settings)
+    db_pool = providers.Resource(database_pool, database_url, settings)
+
+
+class Services(containers.DeclarativeContainer):
+    """The adapters and use cases built on the gateways."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    gateways = providers.DependenciesContainer()
+
+    repository = providers.Singleton(PostgresProductRepository, pool=gateways.db_pool)
+    cache = providers.Singleton(NullProductCache)
+    product_service = providers.Singleton(
+        ProductService,
+        repository=repository,
+        cache=cache,
+        exact_count_limit=settings.provided.exact_count_limit,
+    )
+    health_checks = providers.List(providers.Singleton(PostgresHealth, pool=gateways.db_pool))
+
+
+class Application(containers.DeclarativeContainer):
+    """Everything, wired: ``Application(settings=...)``, then ``await init_resources()``."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    gateways = providers.Container(Gateways, settings=settings)
+    services = providers.Container(Services, settings=settings, gateways=gateways)
+
+
+class Runtime:
+    """The ready objects an entry point uses after the container's resources are open."""
+
+    def __init__(self, service: ProductService, health_checks: list[HealthCheck]) -> None:
+        self.service = service
+        self.health_checks = health_checks
+
+
+@asynccontextmanager
+async def running(container: Application) -> AsyncIterator[Runtime]:
+    """Open the container's resources, yield what entry points need, and close them on exit."""
+    await container.init_resources()
+    try:
+        yield Runtime(
+            service=await container.services.product_service(),
+            health_checks=await container.services.health_checks(),
+        )
+    finally:
+        await container.shutdown_resources()
+
+
+@asynccontextmanager
+async def open_service(settings: Settings | None = None) -> AsyncIterator[ProductService]:
+    """Build everything from ``settings`` (default: the environment) and yield a ready service."""
+    async with running(Application(settings=settings or Settings.from_env())) as runtime:
+        yield runtime.service

@@ -1,0 +1,63 @@
+"""Build the Litestar application around a container; ``create_app`` is also the ASGI factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from entrypoints.container import Application, running
+from entrypoints.http.health import HealthController
+from entrypoints.http.problems import problem_details_plugin
+from entrypoints.http.products import ProductController
+from entrypoints.http.request_id import add_request_id
+from entrypoints.settings import Settings
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, container: Application | None = None) -> Litestar:
+    """Return the HTTP app; resources open in its lifespan and close when it stops.
+
+    Args:
+        settings: Configuration; read from the environment when omitted.
+        container: A container to take objects from (tests pass one with overrides).
+    """
+    settings = settings or Settings.from_env()
+    container = container or Application(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with running(container) as runtime:
+            app.state.product_service = runtime.service
+            app.state.health_checks = runtime.health_checks
+            yield
+
+    prometheus = PrometheusConfig(app_name="productcore", group_path=True, exclude=["/metrics"])
+    return Litestar(
+        route_handlers=[ProductController, HealthController, PrometheusController],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        plugins=[problem_details_plugin()],
+        middleware=[prometheus.middleware],
+        before_send=[add_request_id],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            log_exceptions="never",
+        ),
+        openapi_config=OpenAPIConfig(
+            title="productcore",
+            version=VERSION,
+            description="Product prices and stock, with a version-consistent cache.",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+    )

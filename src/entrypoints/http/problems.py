@@ -1,0 +1,189 @@
+"""Every error becomes an RFC 9457 problem response; domain errors are mapped here, in one table."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+
+from entrypoints.http.request_id import request_id
+from entrypoints.http.schemas import Problem
+from productcore.errors import (
+    InvalidInput,
+    ProductcoreError,
+    ProductNotFound,
+    ServiceUnavailable,
+    VersionConflict,
+)
+
+log = logging.getLogger("productcore.http")
+
+PROBLEM_BASE = "urn:productcore:problem:"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemKind:
+    """How one class of domain error appears over HTTP."""
+
+    status: int
+    slug: str
+    title: str
+
+
+DOMAIN_PROBLEMS: dict[type[ProductcoreError], ProblemKind] = {
+    ProductNotFound: ProblemKind(404, "product-not-found", "Product not found"),
+    InvalidInput: ProblemKind(400, "invalid-request", "Invalid request"),
+    VersionConflict: ProblemKind(412, "version-mismatch", "Precondition failed"),
+    ServiceUnavailable: ProblemKind(503, "service-unavailable", "Service unavailable"),
+}
+
+_INTERNAL = ProblemKind(500, "internal-error", "Internal server error")
+
+
+class ApiProblem(ProblemDetailsException):
+    """A problem details exception that also carries the request id and the request path."""
+
+    def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        """Render as ``application/problem+json``."""
+        rid = request_id(request.scope)
+        if self.status_code >= 500 and self.__cause__ is not None:
+            log.error("request %s failed", rid, exc_info=self.__cause__)
+        self.instance = self.instance or request.url.path
+        extra = dict(self.extra) if isinstance(self.extra, dict) else {}
+        self.extra = {**extra, "request_id": rid}
+        return super().to_response(request)
+
+
+def _problem(kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> ApiProblem:
+    return ApiProblem(
+        detail=detail,
+        status_code=kind.status,
+        type_=PROBLEM_BASE + kind.slug,
+        title=kind.title,
+        extra=extra or None,
+        headers=headers,
+    )
+
+
+def domain_problem(error: ProductcoreError) -> ApiProblem:
+    """Map a domain error to its problem, by the nearest class in ``DOMAIN_PROBLEMS``."""
+    kind = next((DOMAIN_PROBLEMS[c] for c in type(error).__mro__ if c in DOMAIN_PROBLEMS), _INTERNAL)
+    if kind is _INTERNAL:
+        problem = _problem(kind, "the server could not complete the request")
+    elif isinstance(error, InvalidInput):
+        problem = _problem(kind, str(error), errors=[_field(None, e.field, e.message) for e in error.errors])
+    elif isinstance(error, VersionConflict):
+        problem = _problem(
+            kind,
+            f"the product is at version {error.current}; re-read it and retry with If-Match: "
+            f'"{error.current}"',
+            current_version=error.current,
+            headers={"ETag": f'"{error.current}"'},
+        )
+    elif isinstance(error, ServiceUnavailable):
+        problem = _problem(kind, error.reason, headers={"Retry-After": "1"})
+    else:
+        problem = _problem(kind, str(error))
+    problem.__cause__ = error if kind is _INTERNAL else None
+    return problem
+
+
+_TYPE_NAMES = {"int": "an integer", "str": "a string", "object": "a JSON object", "array": "a JSON array",
+               "float": "a number", "bool": "a boolean", "null": "null", "decimal": "a decimal number"}
+_MESSAGES = [
+    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), lambda m: f"must be {_TYPE_NAMES.get(m[1], m[1])}, not {_TYPE_NAMES.get(m[2], m[2])}"),
+    (re.compile(r"Expected `int` (>=|<=|>|<) (-?\d+)"), lambda m: f"must be an integer {m[1]} {m[2]}"),
+    (re.compile(r"Invalid decimal string"), lambda m: "must be a decimal number such as 19.99"),
+    (re.compile(r"Invalid enum value '(.*)'"), lambda m: f"{m[1]!r} is not one of the allowed values"),
+    (re.compile(r"Expected `str` of length (<=|>=) (\d+)"), lambda m: f"must have {'at most' if m[1] == '<=' else 'at least'} {m[2]} characters"),
+]
+_MISSING = re.compile(r"Object missing required field `(\w+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
+
+
+def _field(location: str | None, key: str, message: str) -> dict[str, str]:
+    if (m := _MISSING.search(message)) is not None:
+        key, message = m[1], "is required"
+    elif (m := _UNKNOWN.search(message)) is not None:
+        key, message = m[1], "is not a known field"
+    else:
+        for pattern, render in _MESSAGES:
+            if (m := pattern.search(message)) is not None:
+                message = render(m)
+                break
+    if key == "data":
+        key = "body"
+    entry = {"field": key, "message": message}
+    if location is not None:
+        entry = {"location": location, **entry}
+    return entry
+
+
+def validation_problem(error: ValidationException) -> ApiProblem:
+    """Map Litestar's request validation errors (query, path, header, body) to one problem."""
+    kind = DOMAIN_PROBLEMS[InvalidInput]
+    extra = error.extra if isinstance(error.extra, list) else []
+    errors = [_field(e.get("source"), str(e.get("key", "")), str(e.get("message", ""))) for e in extra]
+    if not errors:
+        return _problem(kind, error.detail or "the request is malformed")
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return _problem(kind, detail, errors=errors)
+
+
+def http_problem(error: HTTPException) -> ApiProblem:
+    """Map Litestar's own HTTP errors (unknown route, wrong method, body too large...)."""
+    return ApiProblem(
+        detail=error.detail,
+        status_code=error.status_code,
+        headers=error.headers,
+        type_="about:blank",
+        title=HTTPStatus(error.status_code).phrase,
+    )
+
+
+def internal_problem(error: Exception) -> ApiProblem:
+    """Anything unexpected: log it, tell the client nothing about it but the request id."""
+    problem = _problem(_INTERNAL, "the server could not complete the request; quote the request id if you report it")
+    problem.__cause__ = error
+    return problem
+
+
+_DESCRIPTIONS = {
+    400: "Invalid request: see `errors` for each bad field",
+    404: "No product has this id",
+    412: "If-Match does not name the current version (`current_version` does)",
+    428: "This server requires If-Match on writes",
+    503: "The database cannot be reached right now; retry after Retry-After seconds",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI response entries for the problem statuses a handler can answer with."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, description=_DESCRIPTIONS[status]
+        )
+        for status in statuses
+    }
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    """Litestar's problem details plugin, configured with this module's mappings."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            exception_to_problem_detail_map={
+                ProductcoreError: domain_problem,
+                ValidationException: validation_problem,
+                HTTPException: http_problem,
+                Exception: internal_problem,
+            }
+        )
+    )

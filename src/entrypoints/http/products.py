@@ -1,0 +1,142 @@
+"""The ``/products`` resource: read one, read pages, search, change price and stock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from entrypoints.http.conditional import etag, expected_version, matches_none
+from entrypoints.http.problems import problems
+from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage
+from productcore.model import CachedProduct, Page, PageRequest, PriceStock, SearchCriteria, Sort, encode_product
+from productcore.pagination import decode_cursor, encode_cursor
+from productcore.service import ProductService
+from productcore.validation import MAX_ID, MAX_LIMIT, MAX_NAME_QUERY, MAX_PAGE
+
+ProductId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="Product id")]
+PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1")]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Products per page, 1 to 100")]
+SortParam = Annotated[Sort, Parameter(description="Order: id, price or name; a leading - reverses it")]
+CursorParam = Annotated[
+    str | None,
+    Parameter(max_length=512, description="Keyset cursor from a next/prev link; overrides page"),
+]
+Price = Annotated[Decimal | None, Parameter(description="Decimal amount, e.g. 10 or 19.99")]
+
+def provide_service(state: State) -> ProductService:
+    """Hand the request the service built at start-up."""
+    service: ProductService = state.product_service
+    return service
+
+
+def _document_response(document: CachedProduct, status_code: int = 200) -> Response[ProductOut]:
+    return Response(
+        content=document.body,
+        media_type="application/json",
+        status_code=status_code,
+        headers={"ETag": etag(document.version), "Cache-Control": "no-cache"},
+    )
+
+
+def _page_request(page: int, limit: int, sort: Sort, cursor: str | None) -> PageRequest:
+    return PageRequest(page=page, limit=limit, sort=sort, cursor=decode_cursor(cursor) if cursor else None)
+
+
+def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
+    def link(**params: str | int) -> str:
+        return f"{path}?{urlencode({**base, 'limit': result.limit, 'sort': result.sort.value, **params})}"
+
+    prev = None
+    if result.prev_cursor is not None:
+        prev = link(cursor=encode_cursor(result.prev_cursor))
+    elif result.page > 1:
+        prev = link(page=min(result.page - 1, max(result.total_pages, 1)))
+    return ProductPage.of(
+        result,
+        PageLinks(
+            self=link(page=result.page),
+            first=link(page=1),
+            last=link(page=max(result.total_pages, 1)),
+            next=link(cursor=encode_cursor(result.next_cursor)) if result.next_cursor else None,
+            prev=prev,
+        ),
+    )
+
+
+class ProductController(Controller):
+    """Products: JSON in, JSON out, RFC 9457 problems for every error."""
+
+    path = "/products"
+    tags = ["products"]
+    dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
+
+    @get("/", operation_id="listProducts", summary="List products a page at a time", responses=problems(400, 503))
+    async def list_products(
+        self,
+        request: Request,
+        service: ProductService,
+        page: PageNumber = 1,
+        limit: Limit = 20,
+        sort: SortParam = Sort.ID,
+        cursor: CursorParam = None,
+    ) -> ProductPage:
+        """Return one page of all products, with totals and links to neighbouring pages."""
+        result = await service.list_page(_page_request(page, limit, sort, cursor))
+        return _links(request.url.path, {}, result)
+
+    @get(
+        "/search",
+        operation_id="searchProducts",
+        summary="Search by name and/or price range",
+        responses=problems(400, 503),
+    )
+    async def search_products(
+        self,
+        request: Request,
+        service: ProductService,
+        name: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=MAX_NAME_QUERY, description="Case-insensitive substring of the name"),
+        ] = None,
+        min_price: Price = None,
+        max_price: Price = None,
+        page: PageNumber = 1,
+        limit: Limit = 20,
+        sort: SortParam = Sort.ID,
+        cursor: CursorParam = None,
+    ) -> ProductPage:
+        """Return one page of the products whose name contains ``name`` and whose price is in range."""
+        criteria = SearchCriteria(name=name, min_price=min_price, max_price=max_price)
+        result = await service.search(criteria, _page_request(page, limit, sort, cursor))
+        base = {k: str(v) for k, v in (("name", name), ("min_price", min_price), ("max_price", max_price)) if v is not None}
+        return _links(request.url.path, base, result)
+
+    @get("/{product_id:str}", operation_id="getProduct", summary="Get one product", responses=problems(400, 404, 503))
+    async def get_product(self, request: Request, service: ProductService, product_id: ProductId) -> Response[ProductOut]:
+        """Return one product; ``If-None-Match`` with its current ETag gives 304 Not Modified."""
+        document = await service.get_document(product_id)
+        if matches_none(request.headers.get("if-none-match"), document.version):
+            return Response(content=b"", status_code=304, headers={"ETag": etag(document.version)})
+        return _document_response(document)
+
+    @put(
+        "/{product_id:str}",
+        operation_id="updateProduct",
+        summary="Set price and stock",
+        responses=problems(400, 404, 412, 428, 503),
+    )
+    async def update_product(
+        self, request: Request, service: ProductService, product_id: ProductId, data: PriceStockIn
+    ) -> Response[ProductOut]:
+        """Set a product's price and stock; ``If-Match`` makes the write conditional on the version."""
+        expected = expected_version(
+            request.headers.get("if-match"), required=request.app.state.settings.require_if_match
+        )
+        product = await service.update(product_id, PriceStock(data.price, data.stock), expected_version=expected)
+        return _document_response(CachedProduct(product.version, encode_product(product)))

@@ -1,0 +1,80 @@
+"""Configuration from ``PRODUCTCORE_*`` environment variables, validated once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import platformdirs
+
+PREFIX = "PRODUCTCORE_"
+
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+PoolSize = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every setting, named as its environment variable without the ``PRODUCTCORE_`` prefix."""
+
+    database_url: str | None = None
+    db_pool_min: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
+    db_pool_max: PoolSize = 10
+    db_pool_timeout: Seconds = 5.0
+    db_connect_timeout: Seconds = 5.0
+    db_statement_timeout: Seconds = 10.0
+    migrate_on_start: bool = True
+    data_dir: str = ""
+    exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 10_000
+    require_if_match: bool = False
+    log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error)$")] = "info"
+
+    def __post_init__(self) -> None:
+        if self.db_pool_min > self.db_pool_max:
+            raise ConfigError(
+                f"{PREFIX}DB_POOL_MIN ({self.db_pool_min}) must not exceed {PREFIX}DB_POOL_MAX ({self.db_pool_max})"
+            )
+        if self.database_url is not None and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"{PREFIX}DATABASE_URL must be a postgresql:// URL")
+
+    @property
+    def data_path(self) -> Path:
+        """Where embedded servers keep their data (a per-user directory unless configured)."""
+        return Path(self.data_dir) if self.data_dir else Path(platformdirs.user_data_dir("productcore"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from ``environ`` (default: the process environment), then apply overrides.
+
+        Raises:
+            ConfigError: a variable is unknown or has a value of the wrong kind or range.
+        """
+        environ = os.environ if environ is None else environ
+        known = set(cls.__struct_fields__)
+        raw: dict[str, object] = {}
+        for key, value in environ.items():
+            if not key.startswith(PREFIX):
+                continue
+            field = key.removeprefix(PREFIX).lower()
+            if field not in known:
+                continue
+            raw[field] = value if value != "" or field == "data_dir" else None
+        raw.update(overrides)
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as error:
+            raise ConfigError(_name_variable(str(error), raw)) from None
+
+
+def _name_variable(message: str, raw: Mapping[str, object]) -> str:
+    text, _, where = message.partition(" - at `$.")
+    if not where:
+        return message if message.startswith(PREFIX) else f"invalid configuration: {message}"
+    field = where.rstrip("`")
+    return f"{PREFIX}{field.upper()}={raw.get(field)!r} is invalid: {text}"

@@ -1,0 +1,43 @@
+"""productcore: product prices and stock behind a consistent cache, usable as a library."""
+
+from productcore.errors import (
+    FieldError,
+    InvalidInput,
+    InvalidQuery,
+    ProductcoreError,
+    ProductNotFound,
+    ServiceUnavailable,
+    VersionConflict,
+)
+from productcore.model import (
+    CachedProduct,
+    Page,
+    PageRequest,
+    PriceStock,
+    Product,
+    SearchCriteria,
+    Sort,
+    Total,
+    encode_product,
+)
+from productcore.service import ProductService
+
+__all__ = [
+    "CachedProduct",
+    "FieldError",
+    "InvalidInput",
+    "InvalidQuery",
+    "Page",
+    "PageRequest",
+    "PriceStock",
+    "Product",
+    "ProductNotFound",
+    "ProductService",
+    "ProductcoreError",
+    "SearchCriteria",
+    "ServiceUnavailable",
+    "Sort",
+    "Total",
+    "VersionConflict",
+    "encode_product",
+]
