@@ -103,14 +103,16 @@ class Runtime:
 @asynccontextmanager
 async def running(container: Application) -> AsyncIterator[Runtime]:
     """Open the container's resources, yield what entry points need, and close them on exit."""
-    await container.init_resources()
+    if (opening := container.init_resources()) is not None:
+        await opening
     try:
         yield Runtime(
             service=await container.services.product_service(),
             health_checks=await container.services.health_checks(),
         )
     finally:
-        await container.shutdown_resources()
+        if (closing := container.shutdown_resources()) is not None:
+            await closing
 
 
 @asynccontextmanager

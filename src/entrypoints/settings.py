@@ -9,6 +9,8 @@ from typing import Annotated
 
 import msgspec
 import platformdirs
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 PREFIX = "PRODUCTCORE_"
 
@@ -38,10 +40,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
-                f"{PREFIX}DB_POOL_MIN ({self.db_pool_min}) must not exceed {PREFIX}DB_POOL_MAX ({self.db_pool_max})"
+                f"{PREFIX}DB_POOL_MIN ({self.db_pool_min}) must not exceed "
+                f"{PREFIX}DB_POOL_MAX ({self.db_pool_max})"
             )
-        if self.database_url is not None and not self.database_url.startswith(("postgresql://", "postgres://")):
-            raise ConfigError(f"{PREFIX}DATABASE_URL must be a postgresql:// URL")
+        if self.database_url is not None:
+            try:
+                conninfo_to_dict(self.database_url)
+            except psycopg.ProgrammingError as error:
+                raise ConfigError(
+                    f"{PREFIX}DATABASE_URL is not a PostgreSQL URL or conninfo: {error}"
+                ) from None
 
     @property
     def data_path(self) -> Path:

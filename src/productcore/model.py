@@ -31,6 +31,13 @@ def encode_product(product: Product) -> bytes:
     return _encoder.encode(product)
 
 
+class ProductDocument(msgspec.Struct, frozen=True):
+    """A product's canonical JSON document and the version it shows."""
+
+    version: int
+    body: bytes
+
+
 class CachedProduct(msgspec.Struct, frozen=True):
     """A product's JSON document and version; ``body`` is None for a tombstone."""
 

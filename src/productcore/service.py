@@ -13,6 +13,7 @@ from productcore.model import (
     PageRequest,
     PriceStock,
     Product,
+    ProductDocument,
     SearchCriteria,
     encode_product,
 )
@@ -52,21 +53,21 @@ class ProductService:
             ProductNotFound: no product has this id.
             InvalidInput: the id is not a positive 64-bit integer.
         """
-        return _product_decoder.decode((await self.get_document(product_id)).body or b"")
+        return _product_decoder.decode((await self.get_document(product_id)).body)
 
-    async def get_document(self, product_id: int) -> CachedProduct:
+    async def get_document(self, product_id: int) -> ProductDocument:
         """Return one product as its JSON document and version, from the cache when it can."""
         check_product_id(product_id)
         cached = await self._cache.get(product_id) if self._cache is not None else None
         if cached is not None and cached.body is not None:
-            return cached
+            return ProductDocument(cached.version, cached.body)
         product = await self._repository.get(product_id)
         if product is None:
             raise ProductNotFound(product_id)
-        document = CachedProduct(product.version, encode_product(product))
+        body = encode_product(product)
         if self._cache is not None:
-            await self._cache.fill(product_id, document)
-        return document
+            await self._cache.fill(product_id, CachedProduct(product.version, body))
+        return ProductDocument(product.version, body)
 
     async def list_page(self, request: PageRequest) -> Page:
         """Return one page of all products.

@@ -66,7 +66,9 @@ def check_page_request(request: PageRequest) -> None:
     if not 1 <= request.limit <= MAX_LIMIT:
         errors.append(FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}"))
     if request.cursor is not None and request.cursor.sort != request.sort:
-        errors.append(FieldError("cursor", f"was made for sort={request.cursor.sort}, not sort={request.sort}"))
+        errors.append(
+            FieldError("cursor", f"was made for sort={request.cursor.sort}, not sort={request.sort}")
+        )
     if errors:
         raise InvalidQuery(errors)
 

@@ -84,7 +84,9 @@ class InMemoryProductRepository:
             return rows[offset : offset + limit]
         bound = _cursor_key(cursor)
         if cursor.before:
-            earlier = [p for p in rows if (_key(p, sort) > bound if sort.descending else _key(p, sort) < bound)]
+            earlier = [
+                p for p in rows if (_key(p, sort) > bound if sort.descending else _key(p, sort) < bound)
+            ]
             return earlier[-limit:]
         later = [p for p in rows if (_key(p, sort) < bound if sort.descending else _key(p, sort) > bound)]
         return later[:limit]

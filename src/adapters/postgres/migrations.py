@@ -69,21 +69,20 @@ def _refuse_newer(applied: set[int]) -> None:
 async def migrate(conninfo: str) -> list[Migration]:
     """Apply every migration not yet recorded; return the ones applied (none the second time)."""
     applied_now = []
-    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            await conn.execute(_CREATE_TABLE)
-            applied = await _applied(conn)
-            _refuse_newer(applied)
-            for migration in known_migrations():
-                if migration.version in applied:
-                    continue
-                await conn.execute(migration.sql.encode())
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (migration.version, migration.name),
-                )
-                applied_now.append(migration)
+    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        await conn.execute(_CREATE_TABLE)
+        applied = await _applied(conn)
+        _refuse_newer(applied)
+        for migration in known_migrations():
+            if migration.version in applied:
+                continue
+            await conn.execute(migration.sql.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+            applied_now.append(migration)
     return applied_now
 
 

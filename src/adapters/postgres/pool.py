@@ -22,7 +22,9 @@ class PoolSettings:
 
 
 @asynccontextmanager
-async def open_pool(conninfo: str, settings: PoolSettings | None = None) -> AsyncIterator[AsyncConnectionPool]:
+async def open_pool(
+    conninfo: str, settings: PoolSettings | None = None
+) -> AsyncIterator[AsyncConnectionPool]:
     """Open a pool, wait for its first connections, and close it on exit.
 
     Every connection is in autocommit mode (each statement is its own transaction unless a

@@ -148,7 +148,12 @@ class PostgresProductRepository:
 
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Set price and stock in one statement; the trigger bumps the version."""
-        params = {"id": product_id, "price": change.price, "stock": change.stock, "expected": expected_version}
+        params = {
+            "id": product_id,
+            "price": change.price,
+            "stock": change.stock,
+            "expected": expected_version,
+        }
         async with self._connection() as conn:
             cur = conn.cursor(row_factory=class_row(Product))
             await cur.execute(_UPDATE, params)

@@ -28,7 +28,9 @@ def _tags(header: str) -> list[tuple[bool, str]] | None:
     for part in header.split(","):
         match = _ETAG.fullmatch(part)
         if match is None:
-            raise InvalidInput([FieldError("If-Match/If-None-Match", f"{part.strip()!r} is not an entity tag")])
+            raise InvalidInput(
+                [FieldError("If-Match/If-None-Match", f"{part.strip()!r} is not an entity tag")]
+            )
         tags.append((match[1] is not None, match[2]))
     return tags
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
-from http import HTTPStatus
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
 
 from entrypoints.http.request_id import request_id
 from entrypoints.http.schemas import Problem
@@ -62,7 +67,9 @@ class ApiProblem(ProblemDetailsException):
         return super().to_response(request)
 
 
-def _problem(kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> ApiProblem:
+def _problem(
+    kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> ApiProblem:
     return ApiProblem(
         detail=detail,
         status_code=kind.status,
@@ -96,14 +103,28 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     return problem
 
 
-_TYPE_NAMES = {"int": "an integer", "str": "a string", "object": "a JSON object", "array": "a JSON array",
-               "float": "a number", "bool": "a boolean", "null": "null", "decimal": "a decimal number"}
-_MESSAGES = [
-    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), lambda m: f"must be {_TYPE_NAMES.get(m[1], m[1])}, not {_TYPE_NAMES.get(m[2], m[2])}"),
+_TYPE_NAMES = {
+    "int": "an integer",
+    "str": "a string",
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "float": "a number",
+    "bool": "a boolean",
+    "null": "null",
+    "decimal": "a decimal number",
+}
+_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"Expected `(\w+)`, got `(\w+)`"),
+        lambda m: f"must be {_TYPE_NAMES.get(m[1], m[1])}, not {_TYPE_NAMES.get(m[2], m[2])}",
+    ),
     (re.compile(r"Expected `int` (>=|<=|>|<) (-?\d+)"), lambda m: f"must be an integer {m[1]} {m[2]}"),
     (re.compile(r"Invalid decimal string"), lambda m: "must be a decimal number such as 19.99"),
     (re.compile(r"Invalid enum value '(.*)'"), lambda m: f"{m[1]!r} is not one of the allowed values"),
-    (re.compile(r"Expected `str` of length (<=|>=) (\d+)"), lambda m: f"must have {'at most' if m[1] == '<=' else 'at least'} {m[2]} characters"),
+    (
+        re.compile(r"Expected `str` of length (<=|>=) (\d+)"),
+        lambda m: f"must have {'at most' if m[1] == '<=' else 'at least'} {m[2]} characters",
+    ),
 ]
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
@@ -151,7 +172,9 @@ def http_problem(error: HTTPException) -> ApiProblem:
 
 def internal_problem(error: Exception) -> ApiProblem:
     """Anything unexpected: log it, tell the client nothing about it but the request id."""
-    problem = _problem(_INTERNAL, "the server could not complete the request; quote the request id if you report it")
+    problem = _problem(
+        _INTERNAL, "the server could not complete the request; quote the request id if you report it"
+    )
     problem.__cause__ = error
     return problem
 

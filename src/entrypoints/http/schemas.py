@@ -35,7 +35,7 @@ class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     price: Annotated[
         Decimal,
-        msgspec.Meta(description="Non-negative amount with at most two decimal places, e.g. \"19.99\""),
+        msgspec.Meta(description='Non-negative amount with at most two decimal places, e.g. "19.99"'),
     ]
     stock: Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK, description="Units in stock")]
 

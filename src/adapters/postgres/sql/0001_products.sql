@@ -8,20 +8,16 @@ CREATE TABLE products (
     description text,
     price       numeric(12, 2) NOT NULL CHECK (price >= 0),
     stock       integer NOT NULL CHECK (stock >= 0),
-    version     bigint NOT NULL DEFAULT 1,
+    version     bigint NOT NULL DEFAULT 1 CHECK (version >= 1),
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
 -- Versions are owned by the database: every real change bumps it by one, whoever makes it,
--- and a statement cannot set it (or created_at) by hand. An UPDATE that changes nothing keeps it.
+-- and an UPDATE cannot set it (or created_at) by hand. An UPDATE that changes nothing keeps it.
 CREATE FUNCTION products_versioning() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        NEW.version := 1;
-        RETURN NEW;
-    END IF;
     NEW.created_at := OLD.created_at;
     IF (NEW.name, NEW.description, NEW.price, NEW.stock)
        IS NOT DISTINCT FROM (OLD.name, OLD.description, OLD.price, OLD.stock) THEN
@@ -36,7 +32,7 @@ END
 $$;
 
 CREATE TRIGGER products_versioning
-    BEFORE INSERT OR UPDATE ON products
+    BEFORE UPDATE ON products
     FOR EACH ROW EXECUTE FUNCTION products_versioning();
 
 -- count(*) over a million rows costs tens of milliseconds; this row keeps the exact total for

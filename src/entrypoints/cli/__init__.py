@@ -1,0 +1,1 @@
+"""The ``productcore`` command line."""

@@ -1,0 +1,87 @@
+"""Seeding and importing with a progress bar; the COPY itself lives in the PostgreSQL adapter."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import psycopg
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from adapters.postgres.bulk import load_products
+from entrypoints.cli.demo_data import demo_products
+from entrypoints.cli.importing import ImportReport, read_products
+
+_SHOWN_ERRORS = 50
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )
+
+
+def seed_products(url: str, count: int, seed: int) -> int:
+    """Add ``count`` demo products and report the rate."""
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("seeding", total=count)
+        written = load_products(
+            url, demo_products(count, seed), expected_rows=count, progress=lambda n: progress.advance(task, n)
+        )
+    elapsed = time.perf_counter() - started
+    click.echo(f"seeded {written:,} products in {elapsed:.1f}s", err=True)
+    return written
+
+
+def seed_if_empty(url: str, count: int) -> None:
+    """Seed demo products unless the catalogue already has some."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM products)").fetchone()
+    if row and not row[0]:
+        seed_products(url, count, seed=1)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def import_file(url: str, path: Path, *, skip_invalid: bool) -> bool:
+    """Load a CSV or JSON Lines file; with bad rows, load nothing unless ``skip_invalid``.
+
+    Returns:
+        True when the file was loaded (possibly without its bad rows).
+    """
+    report = ImportReport()
+    lines = _count_lines(path)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle, _progress() as progress:
+            task = progress.add_task(f"importing {path.name}", total=lines)
+            written = load_products(
+                url,
+                read_products(path, handle, report),
+                expected_rows=lines,
+                progress=lambda n: progress.advance(task, n),
+                commit=lambda: skip_invalid or not report.errors,
+            )
+    except UnicodeDecodeError as error:
+        click.echo(f"{path}: not UTF-8 text (byte {error.start} of a chunk): nothing loaded", err=True)
+        return False
+    for line, reason in report.errors[:_SHOWN_ERRORS]:
+        click.echo(f"{path}:{line}: {reason}", err=True)
+    if len(report.errors) > _SHOWN_ERRORS:
+        click.echo(f"... and {len(report.errors) - _SHOWN_ERRORS} more bad rows", err=True)
+    if report.errors and not skip_invalid:
+        click.echo(
+            f"{len(report.errors)} bad rows: nothing loaded (use --skip-invalid to load the rest)", err=True
+        )
+        return False
+    skipped = f", skipped {len(report.errors)} bad rows" if report.errors else ""
+    click.echo(f"imported {written:,} products from {path}{skipped}", err=True)
+    return True

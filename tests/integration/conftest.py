@@ -1,0 +1,78 @@
+"""Fixtures shared by the integration tests: a pool, a repository, an app client, fresh products."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+
+import pytest
+from litestar.testing import AsyncTestClient
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres import PostgresProductRepository, open_pool
+from entrypoints.http import create_app
+from entrypoints.settings import Settings
+from productcore.model import Product
+
+NewProduct = Callable[..., Awaitable[Product]]
+
+
+@pytest.fixture(name="pool", scope="session")
+async def _pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    """A pool on the session database."""
+    async with open_pool(database_url) as pool:
+        yield pool
+
+
+@pytest.fixture(name="repository", scope="session")
+def _repository(pool: AsyncConnectionPool) -> PostgresProductRepository:
+    """The PostgreSQL repository under test."""
+    return PostgresProductRepository(pool)
+
+
+@pytest.fixture(name="settings", scope="session")
+def _settings(database_url: str) -> Settings:
+    """Settings pointing at the session database."""
+    return Settings.from_env({}, database_url=database_url, migrate_on_start=False)
+
+
+@pytest.fixture(name="client", scope="session")
+async def _client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """An HTTP client of the app, started once for the session."""
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(name="new_product")
+def _new_product(pool: AsyncConnectionPool) -> NewProduct:
+    """Insert a product with a unique name and return it as stored."""
+
+    async def create(
+        name: str | None = None, price: str = "10.00", stock: int = 5, description: str | None = None
+    ) -> Product:
+        name = name or f"Test product {uuid.uuid4().hex[:8]} {next(_counter)}"
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO products (name, description, price, stock) VALUES (%s, %s, %s, %s) "
+                "RETURNING id, name, description, price, stock, version, created_at, updated_at",
+                (name, description, Decimal(price), stock),
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        return Product(
+            id=row[0],
+            name=row[1],
+            description=row[2],
+            price=row[3],
+            stock=row[4],
+            version=row[5],
+            created_at=row[6],
+            updated_at=row[7],
+        )
+
+    return create
