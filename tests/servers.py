@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 POSTGRES_URL_VARIABLE = "PRODUCTCORE_TEST_DATABASE_URL"
+REDIS_URL_VARIABLE = "PRODUCTCORE_TEST_REDIS_URL"
 
 
 def docker_answers() -> bool:
@@ -65,3 +66,23 @@ def scratch_database(admin_url: str, prefix: str = "productcore_test") -> Iterat
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, str]]:
+    """Yield ``(kind, URL)`` of a Redis-compatible server the tests may use (and flush) freely."""
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if url:
+        yield "environment", url
+        return
+    if docker_answers():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
+            yield "testcontainers", f"redis://{host}:{port}/0"
+        return
+    from adapters.embedded.redis import embedded_redis
+
+    with embedded_redis() as url:
+        yield "embedded", url

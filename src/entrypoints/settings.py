@@ -31,6 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_pool_timeout: Seconds = 5.0
     db_connect_timeout: Seconds = 5.0
     db_statement_timeout: Seconds = 10.0
+    redis_url: str | None = None
     migrate_on_start: bool = True
     data_dir: str = ""
     exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 10_000
