@@ -9,8 +9,10 @@ The HTTP app, the CLI and library users build their object graph here::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
@@ -28,6 +30,8 @@ from adapters.postgres import (
 from entrypoints.settings import Settings
 from productcore.ports import HealthCheck
 from productcore.service import ProductService
+
+T = TypeVar("T")
 
 
 async def database_url(settings: Settings) -> AsyncIterator[str]:
@@ -100,6 +104,11 @@ class Runtime:
         self.health_checks = health_checks
 
 
+async def _resolved(value: T | Awaitable[T]) -> T:
+    """A provider's value: dependency-injector returns a future when any dependency is async."""
+    return await value if inspect.isawaitable(value) else value
+
+
 @asynccontextmanager
 async def running(container: Application) -> AsyncIterator[Runtime]:
     """Open the container's resources, yield what entry points need, and close them on exit."""
@@ -107,8 +116,8 @@ async def running(container: Application) -> AsyncIterator[Runtime]:
         await opening
     try:
         yield Runtime(
-            service=await container.services.product_service(),
-            health_checks=await container.services.health_checks(),
+            service=await _resolved(container.services.product_service()),
+            health_checks=await _resolved(container.services.health_checks()),
         )
     finally:
         if (closing := container.shutdown_resources()) is not None:

@@ -28,7 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     database_url: str | None = None
     db_pool_min: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
     db_pool_max: PoolSize = 10
-    db_pool_timeout: Seconds = 5.0
+    db_pool_timeout: Seconds = 3.0
     db_connect_timeout: Seconds = 5.0
     db_statement_timeout: Seconds = 10.0
     redis_url: str | None = None

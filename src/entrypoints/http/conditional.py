@@ -20,7 +20,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _tags(header: str) -> list[tuple[bool, str]] | None:
+def _tags(header: str, name: str) -> list[tuple[bool, str]] | None:
     """Parse a list of entity tags into (weak, opaque) pairs; None for ``*``."""
     if header.strip() == "*":
         return None
@@ -28,9 +28,7 @@ def _tags(header: str) -> list[tuple[bool, str]] | None:
     for part in header.split(","):
         match = _ETAG.fullmatch(part)
         if match is None:
-            raise InvalidInput(
-                [FieldError("If-Match/If-None-Match", f"{part.strip()!r} is not an entity tag")]
-            )
+            raise InvalidInput([FieldError(name, f'{part.strip()!r} is not an entity tag such as "3"')])
         tags.append((match[1] is not None, match[2]))
     return tags
 
@@ -39,7 +37,7 @@ def matches_none(header: str | None, version: int) -> bool:
     """True when ``If-None-Match`` names the current version (weak comparison) or is ``*``."""
     if not header:
         return False
-    tags = _tags(header)
+    tags = _tags(header, "If-None-Match")
     return tags is None or any(opaque == str(version) for _, opaque in tags)
 
 
@@ -57,7 +55,7 @@ def expected_version(header: str | None, *, required: bool) -> int | None:
                 detail='this server requires If-Match on writes: send the ETag you read, e.g. If-Match: "3"',
             )
         return None
-    tags = _tags(header)
+    tags = _tags(header, "If-Match")
     if tags is None:
         return None
     if len(tags) != 1:

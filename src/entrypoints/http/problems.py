@@ -52,6 +52,9 @@ DOMAIN_PROBLEMS: dict[type[ProductcoreError], ProblemKind] = {
 
 _INTERNAL = ProblemKind(500, "internal-error", "Internal server error")
 
+# Where the fields the core names come from in a request; the rest are query parameters.
+_LOCATIONS = {"id": "path", "price": "body", "stock": "body", "If-Match": "header", "If-None-Match": "header"}
+
 
 class ApiProblem(ProblemDetailsException):
     """A problem details exception that also carries the request id and the request path."""
@@ -86,7 +89,8 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     if kind is _INTERNAL:
         problem = _problem(kind, "the server could not complete the request")
     elif isinstance(error, InvalidInput):
-        problem = _problem(kind, str(error), errors=[_field(None, e.field, e.message) for e in error.errors])
+        errors = [_field(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
+        problem = _problem(kind, str(error), errors=errors)
     elif isinstance(error, VersionConflict):
         problem = _problem(
             kind,
@@ -130,7 +134,7 @@ _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
 
 
-def _field(location: str | None, key: str, message: str) -> dict[str, str]:
+def _field(location: str, key: str, message: str) -> dict[str, str]:
     if (m := _MISSING.search(message)) is not None:
         key, message = m[1], "is required"
     elif (m := _UNKNOWN.search(message)) is not None:
@@ -142,17 +146,16 @@ def _field(location: str | None, key: str, message: str) -> dict[str, str]:
                 break
     if key == "data":
         key = "body"
-    entry = {"field": key, "message": message}
-    if location is not None:
-        entry = {"location": location, **entry}
-    return entry
+    return {"location": location, "field": key, "message": message}
 
 
 def validation_problem(error: ValidationException) -> ApiProblem:
     """Map Litestar's request validation errors (query, path, header, body) to one problem."""
     kind = DOMAIN_PROBLEMS[InvalidInput]
     extra = error.extra if isinstance(error.extra, list) else []
-    errors = [_field(e.get("source"), str(e.get("key", "")), str(e.get("message", ""))) for e in extra]
+    errors = [
+        _field(str(e.get("source", "body")), str(e.get("key", "")), str(e.get("message", ""))) for e in extra
+    ]
     if not errors:
         return _problem(kind, error.detail or "the request is malformed")
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -160,7 +163,10 @@ def validation_problem(error: ValidationException) -> ApiProblem:
 
 
 def http_problem(error: HTTPException) -> ApiProblem:
-    """Map Litestar's own HTTP errors (unknown route, wrong method, body too large...)."""
+    """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
+    if error.status_code == 400:
+        detail = error.detail or "the request body could not be read"
+        return _problem(DOMAIN_PROBLEMS[InvalidInput], detail, errors=[_field("body", "body", detail)])
     return ApiProblem(
         detail=error.detail,
         status_code=error.status_code,

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from entrypoints.http.conditional import etag, expected_version, matches_none
 from entrypoints.http.problems import problems
@@ -100,7 +100,7 @@ class ProductController(Controller):
     async def list_products(
         self,
         request: Request[Any, Any, Any],
-        service: ProductService,
+        service: NamedDependency[ProductService],
         page: PageNumber = 1,
         limit: Limit = 20,
         sort: SortParam = Sort.ID,
@@ -119,7 +119,7 @@ class ProductController(Controller):
     async def search_products(
         self,
         request: Request[Any, Any, Any],
-        service: ProductService,
+        service: NamedDependency[ProductService],
         name: Annotated[
             str | None,
             Parameter(
@@ -150,7 +150,7 @@ class ProductController(Controller):
         responses={200: product_body(), **problems(400, 404, 503)},
     )
     async def get_product(
-        self, request: Request[Any, Any, Any], service: ProductService, product_id: ProductId
+        self, request: Request[Any, Any, Any], service: NamedDependency[ProductService], product_id: ProductId
     ) -> Response[bytes]:
         """Return one product; ``If-None-Match`` with its current ETag gives 304 Not Modified."""
         document = await service.get_document(product_id)
@@ -167,9 +167,9 @@ class ProductController(Controller):
     async def update_product(
         self,
         request: Request[Any, Any, Any],
-        service: ProductService,
+        service: NamedDependency[ProductService],
         product_id: ProductId,
-        data: PriceStockIn,
+        data: JSONBody[PriceStockIn],
     ) -> Response[bytes]:
         """Set a product's price and stock; ``If-Match`` makes the write conditional on the version."""
         expected = expected_version(

@@ -1,0 +1,267 @@
+"""GET /products/{id}, GET /products and GET /products/search over real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import AsyncTestClient
+from psycopg_pool import AsyncConnectionPool
+
+from tests.integration.conftest import NewProduct
+from tests.integration.helpers import assert_problem
+
+
+async def _count(pool: AsyncConnectionPool, where: str = "", params: tuple = ()) -> int:
+    async with pool.connection() as conn:
+        row = await (await conn.execute(f"SELECT count(*) FROM products {where}", params)).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return int(row[0])
+
+
+async def test_get_returns_every_field_with_price_as_decimal_string(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """A product is JSON with all fields; money is a decimal string, never a float."""
+    product = await new_product(price="1234.50", stock=7, description="A fine thing")
+    response = await client.get(f"/products/{product.id}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body == {
+        "id": product.id,
+        "name": product.name,
+        "description": "A fine thing",
+        "price": "1234.50",
+        "stock": 7,
+        "version": 1,
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+    }
+    assert body["created_at"].endswith("Z")
+    assert response.headers["etag"] == '"1"'
+    assert response.headers["x-request-id"]
+
+
+async def test_unknown_id_is_404_problem(client: AsyncTestClient) -> None:
+    """A well-formed id that no product has is a 404 problem."""
+    body = assert_problem(await client.get("/products/987654321"), 404)
+    assert body["instance"] == "/products/987654321"
+
+
+@pytest.mark.parametrize(
+    "raw_id",
+    [
+        "abc",
+        "-1",
+        "0",
+        "1.5",
+        "9223372036854775808",
+        "99999999999999999999999",
+        "%20",
+        "1;DROP TABLE products",
+    ],
+)
+async def test_malformed_ids_are_400_problems(client: AsyncTestClient, raw_id: str) -> None:
+    """Non-numeric, non-positive and beyond-bigint ids are rejected before any query."""
+    body = assert_problem(await client.get(f"/products/{raw_id}"), 400, "product_id")
+    assert body["errors"][0]["location"] == "path"
+
+
+async def test_if_none_match_with_current_etag_gives_304(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """A client holding the current version gets 304 and no body; a stale one gets the product."""
+    product = await new_product()
+    url = f"/products/{product.id}"
+    for header in ['"1"', 'W/"1"', '"7", "1"', "*"]:
+        response = await client.get(url, headers={"If-None-Match": header})
+        assert response.status_code == 304, header
+        assert response.content == b"" and response.headers["etag"] == '"1"'
+    response = await client.get(url, headers={"If-None-Match": '"0"'})
+    assert response.status_code == 200 and response.json()["id"] == product.id
+
+
+async def test_malformed_if_none_match_is_a_400_problem(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """An If-None-Match that is not a list of entity tags is rejected."""
+    product = await new_product()
+    assert_problem(await client.get(f"/products/{product.id}", headers={"If-None-Match": "1"}), 400)
+
+
+async def test_list_returns_page_with_metadata_and_links(
+    client: AsyncTestClient, new_product: NewProduct, pool: AsyncConnectionPool
+) -> None:
+    """GET /products gives items, exact totals and links that walk the whole catalogue."""
+    for _ in range(5):
+        await new_product()
+    total = await _count(pool)
+    response = await client.get("/products", params={"page": 1, "limit": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["meta"] == {
+        "page": 1,
+        "limit": 2,
+        "sort": "id",
+        "total": total,
+        "total_is_exact": True,
+        "total_pages": -(-total // 2),
+    }
+    assert len(body["items"]) == 2 and body["links"]["prev"] is None
+    assert body["links"]["first"] == "/products?limit=2&sort=id&page=1"
+    seen = [item["id"] for item in body["items"]]
+    pages = 1
+    while body["links"]["next"]:
+        body = (await client.get(body["links"]["next"])).json()
+        pages += 1
+        assert body["meta"]["page"] == pages
+        seen += [item["id"] for item in body["items"]]
+    assert pages == -(-total // 2)
+    assert seen == sorted(seen) and len(set(seen)) == total
+
+
+async def test_prev_link_returns_to_the_previous_page(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """Following next then prev gives back the same page."""
+    for _ in range(4):
+        await new_product()
+    first = (await client.get("/products", params={"limit": 2, "sort": "-price"})).json()
+    second = (await client.get(first["links"]["next"])).json()
+    back = (await client.get(second["links"]["prev"])).json()
+    assert back["items"] == first["items"] and back["meta"]["page"] == 1
+
+
+@pytest.mark.parametrize("sort", ["id", "-id", "price", "-price", "name", "-name"])
+async def test_each_sort_orders_pages_as_the_database_does(
+    client: AsyncTestClient, new_product: NewProduct, pool: AsyncConnectionPool, sort: str
+) -> None:
+    """Every sort order is honoured, with id breaking ties (names in the database's collation)."""
+    await new_product(price="3.00")
+    await new_product(price="3.00")
+    column, direction = sort.lstrip("-"), "DESC" if sort.startswith("-") else "ASC"
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT id FROM products ORDER BY {column} {direction}, id {direction} LIMIT 50"
+        )  # type: ignore[arg-type]
+        expected = [row[0] for row in await cur.fetchall()]
+    body = (await client.get("/products", params={"limit": 50, "sort": sort})).json()
+    assert [i["id"] for i in body["items"]] == expected
+
+
+async def test_page_beyond_the_end_is_empty_not_an_error(
+    client: AsyncTestClient, pool: AsyncConnectionPool
+) -> None:
+    """Asking past the last page returns no items and a prev link to a real page."""
+    total = await _count(pool)
+    body = (await client.get("/products", params={"page": 1_000_000, "limit": 100})).json()
+    assert body["items"] == [] and body["meta"]["total"] == total
+    assert body["links"]["next"] is None and body["links"]["prev"] is not None
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"page": 0}, "page"),
+        ({"page": -1}, "page"),
+        ({"page": "two"}, "page"),
+        ({"page": 2**31}, "page"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"sort": "colour"}, "sort"),
+        ({"sort": "price; DROP TABLE products"}, "sort"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+    ],
+)
+async def test_bad_page_parameters_are_400_problems(
+    client: AsyncTestClient, params: dict, field: str
+) -> None:
+    """Each bad paging parameter is named in the problem's errors."""
+    body = assert_problem(await client.get("/products", params=params), 400, field)
+    assert body["errors"][0]["message"]
+
+
+async def test_cursor_from_another_sort_is_rejected(client: AsyncTestClient, new_product: NewProduct) -> None:
+    """A cursor only works with the sort it was issued for."""
+    await new_product()
+    await new_product()
+    first = (await client.get("/products", params={"limit": 1, "sort": "price"})).json()
+    cursor = first["links"]["next"].split("cursor=")[1]
+    assert_problem(
+        await client.get("/products", params={"limit": 1, "sort": "name", "cursor": cursor}), 400, "cursor"
+    )
+
+
+async def test_search_by_name_is_a_case_insensitive_substring(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """name matches anywhere in the name, in any case."""
+    a = await new_product(name="Zorblax Teapot Deluxe")
+    b = await new_product(name="mini ZORBLAX")
+    await new_product(name="Zorbla teapot")
+    body = (await client.get("/products/search", params={"name": "zorBLAX"})).json()
+    assert [i["id"] for i in body["items"]] == [a.id, b.id]
+    assert body["meta"]["total"] == 2 and body["meta"]["total_is_exact"] is True
+
+
+async def test_search_by_price_range_alone_and_with_name(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """Price bounds are inclusive and combine with a name."""
+    cheap = await new_product(name="Quillfeather budget", price="5.00")
+    mid = await new_product(name="Quillfeather mid", price="50.00")
+    await new_product(name="Quillfeather luxe", price="500.00")
+    both = (
+        await client.get(
+            "/products/search", params={"name": "quillfeather", "min_price": "5", "max_price": 50}
+        )
+    ).json()
+    assert [i["id"] for i in both["items"]] == [cheap.id, mid.id]
+    only_price = (
+        await client.get("/products/search", params={"min_price": "50.00", "max_price": "50.00"})
+    ).json()
+    assert mid.id in [i["id"] for i in only_price["items"]]
+    assert all(i["price"] == "50.00" for i in only_price["items"])
+
+
+async def test_search_pages_keep_their_criteria_in_links(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """next links of a search carry the search criteria."""
+    ids = [(await new_product(name=f"Brindlewood chair {n}")).id for n in range(3)]
+    body = (await client.get("/products/search", params={"name": "brindlewood", "limit": 2})).json()
+    assert "name=brindlewood" in body["links"]["next"]
+    rest = (await client.get(body["links"]["next"])).json()
+    assert [i["id"] for i in body["items"] + rest["items"]] == ids
+
+
+async def test_search_matches_like_wildcards_literally(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """%, _ and backslash in a name query are plain characters."""
+    literal = await new_product(name="Gizmo 100%_off \\o/")
+    await new_product(name="Gizmo 1000 offer")
+    for query in ["100%_off", "%_", "\\o/", "0%"]:
+        body = (await client.get("/products/search", params={"name": query})).json()
+        assert [i["id"] for i in body["items"]] == [literal.id], query
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "name"),
+        ({"page": 2}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"min_price": "cheap"}, "min_price"),
+        ({"max_price": "-1"}, "max_price"),
+        ({"min_price": "NaN"}, "min_price"),
+        ({"min_price": "10", "max_price": "5"}, "min_price"),
+        ({"name": "a", "limit": 1000}, "limit"),
+        ({"name": "a", "sort": "stock"}, "sort"),
+    ],
+)
+async def test_bad_searches_are_400_problems(client: AsyncTestClient, params: dict, field: str) -> None:
+    """No criterion, bad prices, min > max and bad paging are named in the problem."""
+    assert_problem(await client.get("/products/search", params=params), 400, field)

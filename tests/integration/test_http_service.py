@@ -1,0 +1,102 @@
+"""What every response shares: request ids, problems for failures, health, OpenAPI, 503 without a database."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from dependency_injector import providers
+from litestar.testing import AsyncTestClient
+
+from adapters.embedded import embedded_postgres
+from entrypoints.container import Application
+from entrypoints.http import create_app
+from entrypoints.settings import Settings
+from tests.integration.conftest import NewProduct
+from tests.integration.helpers import assert_problem
+
+
+async def test_every_response_has_a_request_id_and_a_sane_one_is_echoed(client: AsyncTestClient) -> None:
+    """Successes, errors and unknown routes carry X-Request-ID; a caller's well-formed id is kept."""
+    for path in ["/health/live", "/products/0", "/no/such/route"]:
+        assert len((await client.get(path)).headers["x-request-id"]) >= 16
+    echoed = await client.get("/health/live", headers={"X-Request-ID": "trace-abc.123"})
+    assert echoed.headers["x-request-id"] == "trace-abc.123"
+    replaced = await client.get("/health/live", headers={"X-Request-ID": "bad id\twith spaces" + "x" * 200})
+    assert replaced.headers["x-request-id"] != "bad id\twith spaces" + "x" * 200
+
+
+async def test_unknown_routes_and_methods_are_problems(client: AsyncTestClient) -> None:
+    """404 for unknown paths and 405 for unsupported methods, as problem bodies."""
+    assert_problem(await client.get("/nothing-here"), 404)
+    body = assert_problem(await client.delete("/products/1"), 405)
+    assert body["title"] == "Method Not Allowed"
+
+
+class _Exploding:
+    """A repository whose every call fails the way a bug would."""
+
+    async def get(self, product_id: int) -> None:
+        raise RuntimeError("secret internal detail: table products_shadow")
+
+    fetch = count = update = get
+
+
+async def test_unexpected_errors_are_500_problems_without_internals(settings: Settings) -> None:
+    """A bug becomes a generic 500 problem with a request id; nothing of the error reaches the client."""
+    container = Application(settings=settings)
+    container.services.repository.override(providers.Object(_Exploding()))
+    async with AsyncTestClient(app=create_app(settings, container)) as client:
+        response = await client.get("/products/1")
+    body = assert_problem(response, 500)
+    assert "secret" not in response.text and "products_shadow" not in response.text
+    assert "request id" in body["detail"]
+
+
+async def test_health_probes(client: AsyncTestClient) -> None:
+    """live answers while the process runs; ready checks the database."""
+    assert (await client.get("/health/live")).json() == {"status": "ok"}
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"]["ok"] is True
+
+
+async def test_openapi_schema_and_docs_are_served(client: AsyncTestClient) -> None:
+    """The OpenAPI document names every operation; the docs page renders."""
+    schema = (await client.get("/docs/openapi.json")).json()
+    operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    assert {"getProduct", "listProducts", "updateProduct", "searchProducts"} <= operations
+    assert "/products/{product_id}" in schema["paths"]
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+
+
+async def test_database_outage_gives_503_quickly_and_recovers(new_product: NewProduct) -> None:
+    """With the database stopped, requests fail fast with 503 problems; they recover when it returns."""
+    with tempfile.TemporaryDirectory(prefix="productcore-outage-") as data:
+        server = embedded_postgres(Path(data) / "pg")
+        url = await asyncio.to_thread(server.__enter__)
+        settings = Settings.from_env({}, database_url=url, db_pool_timeout=1.0, db_connect_timeout=1.0)
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            assert (await client.get("/products/1")).status_code == 404
+            await asyncio.to_thread(server.__exit__, None, None, None)
+            started = time.perf_counter()
+            response = await client.get("/products/1")
+            elapsed = time.perf_counter() - started
+            body = assert_problem(response, 503)
+            assert response.headers["retry-after"] == "1"
+            assert elapsed < 5, f"503 took {elapsed:.1f}s"
+            print(f"\n503 after the database stopped: {elapsed * 1000:.0f} ms; detail: {body['detail']}")
+            assert (await client.get("/health/ready")).status_code == 503
+            assert_problem(await client.get("/products", params={"limit": 1}), 503)
+            server = embedded_postgres(Path(data) / "pg")
+            await asyncio.to_thread(server.__enter__)
+            deadline = time.monotonic() + 10
+            while (
+                status := (await client.get("/products/1")).status_code
+            ) == 503 and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            assert status == 404
+        await asyncio.to_thread(server.__exit__, None, None, None)
