@@ -149,12 +149,17 @@ def _field(location: str, key: str, message: str) -> dict[str, str]:
     return {"location": location, "field": key, "message": message}
 
 
+def _source(source: object) -> str:
+    """Litestar names the part of the request as a ``ParamType`` enum, or not at all for bodies."""
+    return str(getattr(source, "value", source or "body"))
+
+
 def validation_problem(error: ValidationException) -> ApiProblem:
     """Map Litestar's request validation errors (query, path, header, body) to one problem."""
     kind = DOMAIN_PROBLEMS[InvalidInput]
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
-        _field(str(e.get("source", "body")), str(e.get("key", "")), str(e.get("message", ""))) for e in extra
+        _field(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", ""))) for e in extra
     ]
     if not errors:
         return _problem(kind, error.detail or "the request is malformed")
