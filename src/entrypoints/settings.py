@@ -34,7 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis_url: str | None = None
     migrate_on_start: bool = True
     data_dir: str = ""
-    exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 10_000
+    exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 1_000
     require_if_match: bool = False
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error)$")] = "info"
 

@@ -23,7 +23,7 @@ from productcore.validation import check_change, check_criteria, check_page_requ
 
 _product_decoder = msgspec.json.Decoder(Product)
 
-EXACT_COUNT_LIMIT = 10_000
+EXACT_COUNT_LIMIT = 1_000
 
 
 class ProductService:

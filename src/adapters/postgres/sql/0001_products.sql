@@ -81,5 +81,9 @@ CREATE TRIGGER product_stats_truncated AFTER TRUNCATE ON products
 CREATE INDEX products_price_id_idx ON products (price, id);
 -- Case-insensitive substring search on name (ILIKE '%...%').
 CREATE INDEX products_name_trgm_idx ON products USING gin (name gin_trgm_ops);
+-- With the default sample, ILIKE '%common word%' is estimated at 100 rows instead of tens of
+-- thousands, and ORDER BY id LIMIT n then sorts every match (80 ms at 1M rows) instead of walking
+-- the primary key (under 1 ms). A larger sample fixes the estimate.
+ALTER TABLE products ALTER COLUMN name SET STATISTICS 1000;
 -- Keyset pages sorted by name.
 CREATE INDEX products_name_id_idx ON products (name, id);
