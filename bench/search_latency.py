@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,7 +32,10 @@ def database() -> Iterator[str]:
     if url:
         yield url
         return
-    with tempfile.TemporaryDirectory(prefix="productcore-bench-") as data, embedded_postgres(Path(data) / "pg") as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="productcore-bench-") as data,
+        embedded_postgres(Path(data) / "pg") as url,
+    ):
         yield url
 
 
@@ -87,7 +89,9 @@ async def time_requests(url: str, paths: list[str], rounds: int) -> list[float]:
 def report(label: str, timings: list[float]) -> None:
     timings = sorted(timings)
     p = lambda q: timings[min(len(timings) - 1, int(q * len(timings)))]  # noqa: E731
-    print(f"{label:<44} n={len(timings):<5} p50={p(0.5):6.2f} ms  p95={p(0.95):6.2f} ms  max={timings[-1]:6.2f} ms")
+    print(
+        f"{label:<44} n={len(timings):<5} p50={p(0.5):6.2f} ms  p95={p(0.95):6.2f} ms  max={timings[-1]:6.2f} ms"
+    )
 
 
 def main() -> None:
@@ -104,7 +108,9 @@ def main() -> None:
         print()
         cases = {
             "search name=<rare model code>": [f"/products/search?name={c}" for c in codes],
-            "search name=<rare code>&max_price=5000": [f"/products/search?name={c}&max_price=5000" for c in codes],
+            "search name=<rare code>&max_price=5000": [
+                f"/products/search?name={c}&max_price=5000" for c in codes
+            ],
             "search min_price=100&max_price=100.50": ["/products/search?min_price=100&max_price=100.50"],
             "search name=kettle (common word)": ["/products/search?name=kettle"],
             "get /products/{id}": [f"/products/{i}" for i, _ in sampled],
