@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
 from entrypoints.apikeys import KeyRing
@@ -27,6 +28,21 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 }
 WRITE_SECURITY: list[SecurityRequirement] = [{API_KEY_SCHEME: []}]
 """The ``security`` of a write operation in the OpenAPI schema."""
+
+
+RATE_LIMIT_HEADERS = [
+    ResponseHeader(
+        name="RateLimit-Policy",
+        documentation_only=True,
+        description='The budget this request counts against, e.g. `"read";q=100;w=60` '
+        "(draft-ietf-httpapi-ratelimit-headers); absent when rate limiting is off",
+    ),
+    ResponseHeader(
+        name="RateLimit",
+        documentation_only=True,
+        description='What is left of it: `"read";r=<remaining>;t=<seconds until it has room again>`',
+    ),
+]
 
 
 def access_gate(settings: Settings) -> AccessGate:

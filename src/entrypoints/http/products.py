@@ -12,13 +12,13 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
+from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
 from entrypoints.http.conditional import etag, expected_version, matches_none
-from entrypoints.http.problems import problems
+from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
 from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage
 from productcore.model import (
     Page,
     PageRequest,
-    PriceStock,
     ProductDocument,
     SearchCriteria,
     Sort,
@@ -90,12 +90,13 @@ class ProductController(Controller):
     path = "/products"
     tags = ["products"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
+    response_headers = RATE_LIMIT_HEADERS
 
     @get(
         "/",
         operation_id="listProducts",
         summary="List products a page at a time",
-        responses=problems(400, 503),
+        responses=problems(400, 503, *READ_PROBLEMS),
     )
     async def list_products(
         self,
@@ -114,7 +115,7 @@ class ProductController(Controller):
         "/search",
         operation_id="searchProducts",
         summary="Search by name and/or price range",
-        responses=problems(400, 503),
+        responses=problems(400, 503, *READ_PROBLEMS),
     )
     async def search_products(
         self,
@@ -147,7 +148,7 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="getProduct",
         summary="Get one product",
-        responses={200: product_body(), **problems(400, 404, 503)},
+        responses={200: product_body(), **problems(400, 404, 503, *READ_PROBLEMS)},
     )
     async def get_product(
         self, request: Request[Any, Any, Any], service: ProductService, product_id: ProductId
@@ -162,7 +163,8 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="updateProduct",
         summary="Set price and stock",
-        responses={200: product_body(), **problems(400, 404, 412, 428, 503)},
+        responses={200: product_body(), **problems(400, 404, 412, 428, 503, *WRITE_PROBLEMS)},
+        security=WRITE_SECURITY,
     )
     async def update_product(
         self,
@@ -175,7 +177,5 @@ class ProductController(Controller):
         expected = expected_version(
             request.headers.get("if-match"), required=request.app.state.settings.require_if_match
         )
-        product = await service.update(
-            product_id, PriceStock(data.price, data.stock), expected_version=expected
-        )
+        product = await service.update(product_id, data.change(), expected_version=expected)
         return _document_response(ProductDocument(product.version, encode_product(product)))

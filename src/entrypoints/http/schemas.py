@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from productcore.model import Page, Product
-from productcore.validation import MAX_STOCK
+from productcore.errors import FieldError, InvalidInput
+from productcore.model import Page, PriceStock, Product
+from productcore.validation import MAX_PRICE, MAX_STOCK
 
 
 class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,14 +32,55 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**msgspec.structs.asdict(product))
 
 
+PRICE_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
+_PRICE_TEXT = re.compile(PRICE_PATTERN)
+_PRICE_PROBLEM = 'must be a decimal string such as "19.99" or a JSON number, at most two decimal places'
+_PRICE_SCHEMA = {
+    "type": None,
+    "one_of": [
+        {"type": "string", "pattern": PRICE_PATTERN, "examples": ["19.99"]},
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": float(MAX_PRICE),
+            "multipleOf": 0.01,
+            "examples": [19.99],
+        },
+    ],
+}
+
+
 class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The body of ``PUT /products/{id}``: the new price (string or number, at most 2 decimals) and stock."""
 
     price: Annotated[
-        Decimal,
-        msgspec.Meta(description='Non-negative amount with at most two decimal places, e.g. "19.99"'),
+        msgspec.Raw,
+        msgspec.Meta(
+            description='Non-negative amount with at most two decimal places: "19.99" or 19.99',
+            extra_json_schema={"extra": _PRICE_SCHEMA},
+        ),
     ]
     stock: Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK, description="Units in stock")]
+
+    def change(self) -> PriceStock:
+        """The domain change this body asks for.
+
+        A string price must be plain digits (no exponent, sign, spaces or other numerals); a JSON
+        number is taken exactly as written, never through a float.
+
+        Raises:
+            InvalidInput: the price is neither such a string nor a number.
+        """
+        raw = bytes(self.price)
+        try:
+            if raw.startswith(b'"'):
+                text = msgspec.json.decode(raw, type=str)
+                if not _PRICE_TEXT.fullmatch(text):
+                    raise ValueError(text)
+                return PriceStock(Decimal(text), self.stock)
+            return PriceStock(msgspec.json.decode(raw, type=Decimal, strict=True), self.stock)
+        except (ValueError, msgspec.ValidationError):
+            raise InvalidInput([FieldError("price", _PRICE_PROBLEM)]) from None
 
 
 class PageMeta(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,12 +128,15 @@ class ProductPage(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class FieldProblem(msgspec.Struct, frozen=True):
-    """One invalid input: where it was (``query``, ``path``, ``body``, ``header``), its name, and why."""
+class FieldProblem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One invalid input: its name, why, and where it was (``query``, ``path``, ``body``, ``header``).
 
-    location: str
+    ``location`` is absent when a rule of the service (not the request's shape) refused the value.
+    """
+
     field: str
     message: str
+    location: str | None = None
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
