@@ -147,9 +147,11 @@ class Limiter:
         STORE_FAILURES.inc()
         if self._retry_at is None:
             DEGRADED.set(1)
+            cause = error.storage_error if isinstance(error, StorageError) else error
             log.warning(
-                "rate-limit store unreachable (%s); limits are per process until it answers again",
-                type(error).__name__,
+                "rate-limit store unreachable (%s: %s); limits are per process until it answers again",
+                type(cause).__name__,
+                cause,
             )
         self._retry_at = time.monotonic() + self._retry_after
 

@@ -36,7 +36,8 @@ def create(key_id: str, scopes: tuple[str, ...], as_json: bool) -> None:
     except ApiKeyConfigError as error:
         raise click.BadParameter(str(error), param_hint="KEY_ID") from None
     if as_json:
-        click.echo(msgspec.json.encode({"id": key.id, "key": token, "config_entry": key.config_entry}).decode())
+        entry = {"id": key.id, "key": token, "config_entry": key.config_entry}
+        click.echo(msgspec.json.encode(entry).decode())
         return
     click.echo(f"API key (shown only now; give it to the client): {token}")
     click.echo(f"PRODUCTCORE_API_KEYS entry: {key.config_entry}")

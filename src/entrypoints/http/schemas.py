@@ -54,7 +54,7 @@ class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The body of ``PUT /products/{id}``: the new price (string or number, at most 2 decimals) and stock."""
 
     price: Annotated[
-        msgspec.Raw,
+        str | int | float,
         msgspec.Meta(
             description='Non-negative amount with at most two decimal places: "19.99" or 19.99',
             extra_json_schema={"extra": _PRICE_SCHEMA},
@@ -65,22 +65,19 @@ class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def change(self) -> PriceStock:
         """The domain change this body asks for.
 
-        A string price must be plain digits (no exponent, sign, spaces or other numerals); a JSON
-        number is taken exactly as written, never through a float.
+        A string price must be plain digits with at most two decimals (no exponent, sign, spaces
+        or other numerals). A JSON number arrives as a float and is read back by its shortest
+        representation, which is exact for every valid price (at most 12 significant digits).
 
         Raises:
-            InvalidInput: the price is neither such a string nor a number.
+            InvalidInput: a string price is not such a decimal.
         """
-        raw = bytes(self.price)
-        try:
-            if raw.startswith(b'"'):
-                text = msgspec.json.decode(raw, type=str)
-                if not _PRICE_TEXT.fullmatch(text):
-                    raise ValueError(text)
-                return PriceStock(Decimal(text), self.stock)
-            return PriceStock(msgspec.json.decode(raw, type=Decimal, strict=True), self.stock)
-        except (ValueError, msgspec.ValidationError):
-            raise InvalidInput([FieldError("price", _PRICE_PROBLEM)]) from None
+        price = self.price
+        if isinstance(price, str):
+            if not _PRICE_TEXT.fullmatch(price):
+                raise InvalidInput([FieldError("price", _PRICE_PROBLEM)])
+            return PriceStock(Decimal(price), self.stock)
+        return PriceStock(Decimal(repr(price)) if isinstance(price, float) else Decimal(price), self.stock)
 
 
 class PageMeta(msgspec.Struct, frozen=True, kw_only=True):
