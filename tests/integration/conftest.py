@@ -55,8 +55,8 @@ def _settings(database_url: str, write_key: tuple[str, ApiKey]) -> Settings:
 @pytest.fixture(name="client", scope="session")
 async def _client(settings: Settings, write_key: tuple[str, ApiKey]) -> AsyncIterator[AsyncTestClient]:
     """An HTTP client of the app, started once for the session, sending the session's write key."""
-    headers = {"Authorization": f"Bearer {write_key[0]}"}
-    async with AsyncTestClient(app=create_app(settings), headers=headers) as client:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {write_key[0]}"
         yield client
 
 

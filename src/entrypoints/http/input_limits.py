@@ -1,12 +1,23 @@
-"""Refuse oversized request heads early: 431 for large headers, 414 for a long query string."""
+"""Refuse bad request heads early: 431 for large headers, 414 for a long query, 400 for one not UTF-8."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from entrypoints.http.problems import HEADERS_TOO_LARGE, QUERY_TOO_LONG, problem, send_problem
+from entrypoints.http.problems import (
+    DOMAIN_PROBLEMS,
+    HEADERS_TOO_LARGE,
+    QUERY_TOO_LONG,
+    problem,
+    send_problem,
+)
+from productcore.errors import InvalidInput
+
+BAD_REQUEST = DOMAIN_PROBLEMS[InvalidInput]
 
 
 class InputLimits(ASGIMiddleware):
@@ -37,13 +48,19 @@ class InputLimits(ASGIMiddleware):
             )
             await send_problem(error, scope, receive, send)
             return
-        query_bytes = len(scope.get("query_string", b""))
-        if query_bytes > self._max_query_bytes:
+        query = scope.get("query_string", b"")
+        if len(query) > self._max_query_bytes:
             error = problem(
                 QUERY_TOO_LONG,
-                f"the query string has {query_bytes} bytes; this server accepts at most "
+                f"the query string has {len(query)} bytes; this server accepts at most "
                 f"{self._max_query_bytes}",
             )
+            await send_problem(error, scope, receive, send)
+            return
+        try:
+            unquote_to_bytes(query).decode("utf-8")
+        except UnicodeDecodeError:
+            error = problem(BAD_REQUEST, "the query string is not UTF-8 once percent-decoded")
             await send_problem(error, scope, receive, send)
             return
         await next_app(scope, receive, send)
