@@ -26,9 +26,16 @@ from entrypoints.http.health import HealthController
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.products import ProductController
 from entrypoints.http.request_id import add_request_id
+from entrypoints.http.schemas import PriceStockIn, close_objects
 from entrypoints.settings import Settings
 
 VERSION = "0.1.0"
+
+
+class MetricsController(PrometheusController):
+    """``/metrics`` in Prometheus text format: for scrapers, so kept out of the API's OpenAPI schema."""
+
+    include_in_schema = False
 
 
 def create_app(settings: Settings | None = None, container: Application | None = None) -> Litestar:
@@ -50,8 +57,8 @@ def create_app(settings: Settings | None = None, container: Application | None =
             yield
 
     prometheus = PrometheusConfig(app_name="productcore", group_path=True, exclude=["/metrics"])
-    return Litestar(
-        route_handlers=[ProductController, HealthController, PrometheusController],
+    app = Litestar(
+        route_handlers=[ProductController, HealthController, MetricsController],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
@@ -73,3 +80,5 @@ def create_app(settings: Settings | None = None, container: Application | None =
             security=[{API_KEY_SCHEME: []}] if settings.require_key_for_reads else None,
         ),
     )
+    close_objects(app.openapi_schema, PriceStockIn)
+    return app

@@ -15,7 +15,7 @@ from litestar.params import Parameter
 from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
 from entrypoints.http.conditional import etag, expected_version, matches_none
 from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
-from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage
+from entrypoints.http.schemas import PRICE_PATTERN, PageLinks, PriceStockIn, ProductOut, ProductPage
 from productcore.model import (
     Page,
     PageRequest,
@@ -28,15 +28,34 @@ from productcore.pagination import decode_cursor, encode_cursor
 from productcore.service import ProductService
 from productcore.validation import MAX_ID, MAX_LIMIT, MAX_NAME_QUERY, MAX_PAGE
 
-ProductId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="Product id")]
+# The exact bound: generated as a float, 2**63 - 1 would round up to 2**63.
+ProductId = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="Product id", schema_extra={"maximum": MAX_ID})
+]
 PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1")]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Products per page, 1 to 100")]
 SortParam = Annotated[Sort, Parameter(description="Order: id, price or name; a leading - reverses it")]
 CursorParam = Annotated[
     str | None,
-    Parameter(max_length=512, description="Keyset cursor from a next/prev link; overrides page"),
+    Parameter(
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Keyset cursor from a next/prev link (opaque); overrides page",
+    ),
 ]
-Price = Annotated[Decimal | None, Parameter(description="Decimal amount, e.g. 10 or 19.99")]
+Price = Annotated[
+    str | None,
+    Parameter(pattern=PRICE_PATTERN, description="Amount with at most two decimals, e.g. 10 or 19.99"),
+]
+NameQuery = Annotated[
+    str | None,
+    Parameter(
+        min_length=1,
+        max_length=MAX_NAME_QUERY,
+        pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
+        description="Case-insensitive substring of the name (not blank, no NUL)",
+    ),
+]
 
 
 def provide_service(state: State) -> ProductService:
@@ -121,12 +140,7 @@ class ProductController(Controller):
         self,
         request: Request[Any, Any, Any],
         service: ProductService,
-        name: Annotated[
-            str | None,
-            Parameter(
-                min_length=1, max_length=MAX_NAME_QUERY, description="Case-insensitive substring of the name"
-            ),
-        ] = None,
+        name: NameQuery = None,
         min_price: Price = None,
         max_price: Price = None,
         page: PageNumber = 1,
@@ -135,7 +149,11 @@ class ProductController(Controller):
         cursor: CursorParam = None,
     ) -> ProductPage:
         """Return one page of the products whose name contains ``name`` and whose price is in range."""
-        criteria = SearchCriteria(name=name, min_price=min_price, max_price=max_price)
+        criteria = SearchCriteria(
+            name=name,
+            min_price=Decimal(min_price) if min_price is not None else None,
+            max_price=Decimal(max_price) if max_price is not None else None,
+        )
         result = await service.search(criteria, _page_request(page, limit, sort, cursor))
         base = {
             k: str(v)

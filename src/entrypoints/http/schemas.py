@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import msgspec
+from litestar.openapi.spec import OpenAPI, Schema
 
 from productcore.errors import FieldError, InvalidInput
 from productcore.model import Page, PriceStock, Product
@@ -147,3 +148,12 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     request_id: str
     errors: list[FieldProblem] | None = None
     current_version: int | None = None
+
+
+def close_objects(openapi: OpenAPI, *structs: type[msgspec.Struct]) -> None:
+    """Mark bodies that refuse unknown fields ``additionalProperties: false`` (Litestar leaves it out)."""
+    schemas = openapi.components.schemas if openapi.components else None
+    for struct in structs:
+        component = schemas.get(struct.__name__) if schemas else None
+        if isinstance(component, Schema) and struct.__struct_config__.forbid_unknown_fields:
+            component.additional_properties = False
