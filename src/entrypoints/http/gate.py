@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import cast
 
@@ -43,7 +44,8 @@ class AccessGate(ASGIMiddleware):
         policies: The read and write budgets, or None for no rate limiting.
         trusted_proxies: Peers whose ``X-Forwarded-For`` is believed.
         reads_need_key: Whether reads need a key with the read scope.
-        exclude: Path patterns (regular expressions) the gate leaves alone.
+        exclude: Patterns (regular expressions) of request paths the gate leaves alone; anchor them,
+            since the path is the client's.
     """
 
     scopes = (ScopeType.HTTP,)
@@ -57,7 +59,10 @@ class AccessGate(ASGIMiddleware):
         reads_need_key: bool = False,
         exclude: tuple[str, ...] = (),
     ) -> None:
-        self.exclude_path_pattern = exclude
+        excluded = re.compile("|".join(exclude)) if exclude else None
+        self.should_bypass_for_scope = (
+            (lambda scope: excluded.match(scope["path"]) is not None) if excluded is not None else None
+        )
         self._keys = keys
         self._policies = policies
         self._proxies = trusted_proxies
