@@ -27,6 +27,7 @@ from adapters.postgres import (
     migrate,
     open_pool,
 )
+from adapters.ratelimit import Limiter, open_limiter
 from entrypoints.settings import Settings
 from productcore.ports import HealthCheck
 from productcore.service import ProductService
@@ -63,12 +64,27 @@ async def database_pool(url: str, settings: Settings) -> AsyncIterator[AsyncConn
         yield pool
 
 
+async def rate_limiter(redis_url: str | None, settings: Settings) -> AsyncIterator[Limiter | None]:
+    """Yield the HTTP rate limiter over Redis at ``redis_url`` (memory when None); None when turned off."""
+    if not settings.rate_limit_enabled:
+        yield None
+        return
+    async with open_limiter(
+        redis_url,
+        strategy=settings.rate_limit_strategy,
+        key_prefix=settings.rate_limit_key_prefix,
+        store_timeout=settings.rate_limit_timeout,
+    ) as limiter:
+        yield limiter
+
+
 class Gateways(containers.DeclarativeContainer):
     """Connections to the outside world, opened and closed as resources."""
 
     settings = providers.Dependency(instance_of=Settings)
     database_url = providers.Resource(database_url, settings)
     db_pool = providers.Resource(database_pool, database_url, settings)
+    rate_limiter = providers.Resource(rate_limiter, settings.provided.redis_url, settings)
 
 
 class Services(containers.DeclarativeContainer):

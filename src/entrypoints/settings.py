@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 import platformdirs
@@ -37,6 +37,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 1_000
     require_if_match: bool = False
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error)$")] = "info"
+    rate_limit_enabled: bool = True
+    rate_limit_read: str = "100/minute"
+    rate_limit_write: str = "50/minute"
+    rate_limit_strategy: Literal["sliding-window-counter", "moving-window"] = "sliding-window-counter"
+    rate_limit_key_prefix: Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9:._-]{1,64}$")] = (
+        "productcore:ratelimit"
+    )
+    rate_limit_timeout: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.25
+    trusted_proxies: str = ""
+    api_keys: str = ""
+    require_key_for_reads: bool = False
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=100_000_000)] = 65_536
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_000_000)] = 8_192
+    max_query_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_000_000)] = 2_048
 
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:
@@ -51,6 +65,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ConfigError(
                     f"{PREFIX}DATABASE_URL is not a PostgreSQL URL or conninfo: {error}"
                 ) from None
+        _check_access_settings(self)
 
     @property
     def data_path(self) -> Path:
@@ -87,3 +102,26 @@ def _name_variable(message: str, raw: Mapping[str, object]) -> str:
         return message if message.startswith(PREFIX) else f"invalid configuration: {message}"
     field = where.rstrip("`")
     return f"{PREFIX}{field.upper()}={raw.get(field)!r} is invalid: {text}"
+
+
+def _check_access_settings(settings: Settings) -> None:
+    """Reject rate limits, proxy lists and API keys the HTTP gate could not use."""
+    from adapters.ratelimit import Policy
+    from entrypoints.apikeys import ApiKeyConfigError, parse_keys
+    from entrypoints.http.client_address import parse_networks
+
+    for name in ("rate_limit_read", "rate_limit_write"):
+        try:
+            Policy.parse(name, getattr(settings, name))
+        except ValueError:
+            raise ConfigError(
+                f"{PREFIX}{name.upper()}={getattr(settings, name)!r} is not a rate limit such as 100/minute"
+            ) from None
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as error:
+        raise ConfigError(f"{PREFIX}TRUSTED_PROXIES: {error}") from None
+    try:
+        parse_keys(settings.api_keys)
+    except ApiKeyConfigError as error:
+        raise ConfigError(f"{PREFIX}API_KEYS: {error}") from None

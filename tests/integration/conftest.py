@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres import PostgresProductRepository, open_pool
+from entrypoints.apikeys import WRITE, ApiKey, generate
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
 from productcore.model import Product
@@ -32,16 +33,30 @@ def _repository(pool: AsyncConnectionPool) -> PostgresProductRepository:
     return PostgresProductRepository(pool)
 
 
+@pytest.fixture(name="write_key", scope="session")
+def _write_key() -> tuple[str, ApiKey]:
+    """An API key with the write scope (its token, and its configuration) for the session's app."""
+    return generate("tests", [WRITE])
+
+
 @pytest.fixture(name="settings", scope="session")
-def _settings(database_url: str) -> Settings:
-    """Settings pointing at the session database."""
-    return Settings.from_env({}, database_url=database_url, migrate_on_start=False)
+def _settings(database_url: str, write_key: tuple[str, ApiKey]) -> Settings:
+    """Settings pointing at the session database; the write key is configured, budgets are ample."""
+    return Settings.from_env(
+        {},
+        database_url=database_url,
+        migrate_on_start=False,
+        api_keys=write_key[1].config_entry,
+        rate_limit_read="1000000/minute",
+        rate_limit_write="1000000/minute",
+    )
 
 
 @pytest.fixture(name="client", scope="session")
-async def _client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """An HTTP client of the app, started once for the session."""
+async def _client(settings: Settings, write_key: tuple[str, ApiKey]) -> AsyncIterator[AsyncTestClient]:
+    """An HTTP client of the app, started once for the session, sending the session's write key."""
     async with AsyncTestClient(app=create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {write_key[0]}"
         yield client
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from litestar.testing import AsyncTestClient
 from psycopg_pool import AsyncConnectionPool
@@ -239,11 +241,16 @@ async def test_search_matches_like_wildcards_literally(
     client: AsyncTestClient, new_product: NewProduct
 ) -> None:
     """%, _ and backslash in a name query are plain characters."""
-    literal = await new_product(name="Gizmo 100%_off \\o/")
-    await new_product(name="Gizmo 1000 offer")
-    for query in ["100%_off", "%_", "\\o/", "0%"]:
+    tag = uuid.uuid4().hex[:8]
+    literal = await new_product(name=f"Gizmo {tag}100%_off \\o/")
+    await new_product(name=f"Gizmo {tag}1000 offer")
+    await new_product(name=f"Gizmo {tag}1__ \\\\o/")
+    for query in [f"{tag}100%_off", f"{tag}100%", f"{tag}100%_", f"{tag}100%_off \\o"]:
         body = (await client.get("/products/search", params={"name": query})).json()
         assert [i["id"] for i in body["items"]] == [literal.id], query
+    body = (await client.get("/products/search", params={"name": f"{tag}1_"})).json()
+    assert len(body["items"]) == 1 and body["items"][0]["id"] != literal.id
+    assert (await client.get("/products/search", params={"name": f"{tag}10_"})).json()["items"] == []
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from entrypoints.apikeys import ApiKey
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
 from tests.integration.conftest import NewProduct
@@ -58,6 +60,7 @@ async def test_same_values_keep_the_version(client: AsyncTestClient, new_product
         ('{"price": "-1.00", "stock": 1}', "price"),
         ('{"price": "12.345", "stock": 1}', "price"),
         ('{"price": 0.001, "stock": 1}', "price"),
+        ('{"price": 19.999999999999999999, "stock": 1}', "price"),
         ('{"price": "NaN", "stock": 1}', "price"),
         ('{"price": "Infinity", "stock": 1}', "price"),
         ('{"price": "10000000000", "stock": 1}', "price"),
@@ -154,12 +157,11 @@ async def test_malformed_if_match_is_400(
 
 
 @pytest.fixture(name="strict_client", scope="module")
-async def _strict_client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """An app configured to require If-Match on writes."""
-    strict = Settings.from_env(
-        {}, database_url=settings.database_url, migrate_on_start=False, require_if_match=True
-    )
+async def _strict_client(settings: Settings, write_key: tuple[str, ApiKey]) -> AsyncIterator[AsyncTestClient]:
+    """An app configured to require If-Match on writes, with the session's write key."""
+    strict = msgspec.structs.replace(settings, require_if_match=True)
     async with AsyncTestClient(app=create_app(strict)) as client:
+        client.headers["Authorization"] = f"Bearer {write_key[0]}"
         yield client
 
 

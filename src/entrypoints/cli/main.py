@@ -16,6 +16,7 @@ import msgspec
 
 from adapters.embedded import embedded_postgres
 from adapters.postgres import migrate
+from entrypoints.cli.keys import keys, with_demo_key
 from entrypoints.container import open_service
 from entrypoints.settings import ConfigError, Settings
 from productcore.errors import InvalidInput, ProductNotFound, ServiceUnavailable, VersionConflict
@@ -101,6 +102,13 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         asyncio.run(migrate(url))
         if demo:
             seed_if_empty(url, DEMO_PRODUCTS)
+            token, os.environ["PRODUCTCORE_API_KEYS"] = with_demo_key(settings.api_keys)
+            click.echo(f"demo write key (valid for this run only): {token}", err=True)
+            click.echo(
+                f"  curl -X PUT http://{host}:{port}/products/1 -H 'Authorization: Bearer {token}' "
+                """-H 'Content-Type: application/json' -d '{"price": "19.99", "stock": 5}'""",
+                err=True,
+            )
         os.environ["PRODUCTCORE_DATABASE_URL"] = url
         os.environ["PRODUCTCORE_MIGRATE_ON_START"] = "false"
         click.echo(f"productcore on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
@@ -111,6 +119,8 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
+            # The access gate reads X-Forwarded-For itself, from PRODUCTCORE_TRUSTED_PROXIES only.
+            proxy_headers=False,
         )
 
 
@@ -195,6 +205,9 @@ def update(product_id: int, price: Decimal, stock: int, if_version: int | None) 
     """Set a product's price and stock; print it as stored."""
     change = PriceStock(price=price, stock=stock)
     _emit(with_service(lambda s: s.update(product_id, change, expected_version=if_version)))
+
+
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -11,16 +11,31 @@ from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from entrypoints.container import Application, running
+from entrypoints.http.access import (
+    API_KEY_SCHEME,
+    LIMITER_STATE_KEY,
+    SECURITY_SCHEMES,
+    access_gate,
+    input_limits,
+)
 from entrypoints.http.health import HealthController
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.products import ProductController
 from entrypoints.http.request_id import add_request_id
+from entrypoints.http.schemas import PriceStockIn, close_objects
 from entrypoints.settings import Settings
 
 VERSION = "0.1.0"
+
+
+class MetricsController(PrometheusController):
+    """``/metrics`` in Prometheus text format: for scrapers, so kept out of the API's OpenAPI schema."""
+
+    include_in_schema = False
 
 
 def create_app(settings: Settings | None = None, container: Application | None = None) -> Litestar:
@@ -38,15 +53,17 @@ def create_app(settings: Settings | None = None, container: Application | None =
         async with running(container) as runtime:
             app.state.product_service = runtime.service
             app.state.health_checks = runtime.health_checks
+            app.state[LIMITER_STATE_KEY] = await container.gateways.rate_limiter()
             yield
 
     prometheus = PrometheusConfig(app_name="productcore", group_path=True, exclude=["/metrics"])
-    return Litestar(
-        route_handlers=[ProductController, HealthController, PrometheusController],
+    app = Litestar(
+        route_handlers=[ProductController, HealthController, MetricsController],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, access_gate(settings), input_limits(settings)],
+        request_max_body_size=settings.max_body_bytes,
         before_send=[add_request_id],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=LoggingConfig(
@@ -59,5 +76,9 @@ def create_app(settings: Settings | None = None, container: Application | None =
             description="Product prices and stock, with a version-consistent cache.",
             path="/docs",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes=SECURITY_SCHEMES),
+            security=[{API_KEY_SCHEME: []}] if settings.require_key_for_reads else None,
         ),
     )
+    close_objects(app.openapi_schema, PriceStockIn)
+    return app

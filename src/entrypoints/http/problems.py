@@ -17,6 +17,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.types import Receive, Scope, Send
 
 from entrypoints.http.request_id import request_id
 from entrypoints.http.schemas import Problem
@@ -196,6 +197,12 @@ _DESCRIPTIONS = {
     412: "If-Match does not name the current version (`current_version` does)",
     428: "This server requires If-Match on writes",
     503: "The database cannot be reached right now; retry after Retry-After seconds",
+    401: "No API key, or one this server does not know: send `Authorization: Bearer <key>`",
+    403: "The API key lacks the scope this operation needs",
+    413: "The request body is larger than this server accepts",
+    414: "The query string is longer than this server accepts",
+    429: "This client's budget is spent: see the RateLimit header and retry after Retry-After seconds",
+    431: "The request headers are larger than this server accepts",
 }
 
 
@@ -203,7 +210,10 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI response entries for the problem statuses a handler can answer with."""
     return {
         status: ResponseSpec(
-            data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, description=_DESCRIPTIONS[status]
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=_DESCRIPTIONS[status],
+            generate_examples=False,
         )
         for status in statuses
     }
@@ -221,3 +231,27 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
             }
         )
     )
+
+
+UNAUTHORIZED = ProblemKind(401, "unauthorized", "Unauthorized")
+FORBIDDEN = ProblemKind(403, "insufficient-scope", "Forbidden")
+RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many requests")
+QUERY_TOO_LONG = ProblemKind(414, "query-too-long", "URI too long")
+HEADERS_TOO_LARGE = ProblemKind(431, "headers-too-large", "Request header fields too large")
+
+READ_PROBLEMS = (401, 414, 429, 431)
+"""Statuses the access gate and input limits can answer any read with."""
+WRITE_PROBLEMS = (401, 403, 413, 414, 429, 431)
+"""Statuses the access gate, body limit and input limits can answer any write with."""
+
+
+def problem(kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None) -> ApiProblem:
+    """A problem of ``kind`` for errors raised outside the domain (access, limits)."""
+    return _problem(kind, detail, headers=headers)
+
+
+async def send_problem(error: ApiProblem, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer from a middleware with a problem response, as the exception handlers would."""
+    request: Request[Any, Any, Any] = Request(scope, receive, send)
+    response = error.to_response(request)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)

@@ -12,13 +12,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 
+from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
 from entrypoints.http.conditional import etag, expected_version, matches_none
-from entrypoints.http.problems import problems
-from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage
+from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
+from entrypoints.http.schemas import PRICE_PATTERN, PageLinks, PriceStockIn, ProductOut, ProductPage
 from productcore.model import (
     Page,
     PageRequest,
-    PriceStock,
     ProductDocument,
     SearchCriteria,
     Sort,
@@ -28,15 +28,34 @@ from productcore.pagination import decode_cursor, encode_cursor
 from productcore.service import ProductService
 from productcore.validation import MAX_ID, MAX_LIMIT, MAX_NAME_QUERY, MAX_PAGE
 
-ProductId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="Product id")]
+# The exact bound: generated as a float, 2**63 - 1 would round up to 2**63.
+ProductId = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="Product id", schema_extra={"maximum": MAX_ID})
+]
 PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1")]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Products per page, 1 to 100")]
 SortParam = Annotated[Sort, Parameter(description="Order: id, price or name; a leading - reverses it")]
 CursorParam = Annotated[
     str | None,
-    Parameter(max_length=512, description="Keyset cursor from a next/prev link; overrides page"),
+    Parameter(
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Keyset cursor from a next/prev link (opaque); overrides page",
+    ),
 ]
-Price = Annotated[Decimal | None, Parameter(description="Decimal amount, e.g. 10 or 19.99")]
+Price = Annotated[
+    str | None,
+    Parameter(pattern=PRICE_PATTERN, description="Amount with at most two decimals, e.g. 10 or 19.99"),
+]
+NameQuery = Annotated[
+    str | None,
+    Parameter(
+        min_length=1,
+        max_length=MAX_NAME_QUERY,
+        pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
+        description="Case-insensitive substring of the name (not blank, no NUL)",
+    ),
+]
 
 
 def provide_service(state: State) -> ProductService:
@@ -90,12 +109,13 @@ class ProductController(Controller):
     path = "/products"
     tags = ["products"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
+    response_headers = RATE_LIMIT_HEADERS
 
     @get(
         "/",
         operation_id="listProducts",
         summary="List products a page at a time",
-        responses=problems(400, 503),
+        responses=problems(400, 503, *READ_PROBLEMS),
     )
     async def list_products(
         self,
@@ -114,18 +134,13 @@ class ProductController(Controller):
         "/search",
         operation_id="searchProducts",
         summary="Search by name and/or price range",
-        responses=problems(400, 503),
+        responses=problems(400, 503, *READ_PROBLEMS),
     )
     async def search_products(
         self,
         request: Request[Any, Any, Any],
         service: NamedDependency[ProductService],
-        name: Annotated[
-            str | None,
-            Parameter(
-                min_length=1, max_length=MAX_NAME_QUERY, description="Case-insensitive substring of the name"
-            ),
-        ] = None,
+        name: NameQuery = None,
         min_price: Price = None,
         max_price: Price = None,
         page: PageNumber = 1,
@@ -134,7 +149,11 @@ class ProductController(Controller):
         cursor: CursorParam = None,
     ) -> ProductPage:
         """Return one page of the products whose name contains ``name`` and whose price is in range."""
-        criteria = SearchCriteria(name=name, min_price=min_price, max_price=max_price)
+        criteria = SearchCriteria(
+            name=name,
+            min_price=Decimal(min_price) if min_price is not None else None,
+            max_price=Decimal(max_price) if max_price is not None else None,
+        )
         result = await service.search(criteria, _page_request(page, limit, sort, cursor))
         base = {
             k: str(v)
@@ -147,7 +166,7 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="getProduct",
         summary="Get one product",
-        responses={200: product_body(), **problems(400, 404, 503)},
+        responses={200: product_body(), **problems(400, 404, 503, *READ_PROBLEMS)},
     )
     async def get_product(
         self, request: Request[Any, Any, Any], service: NamedDependency[ProductService], product_id: ProductId
@@ -162,7 +181,8 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="updateProduct",
         summary="Set price and stock",
-        responses={200: product_body(), **problems(400, 404, 412, 428, 503)},
+        responses={200: product_body(), **problems(400, 404, 412, 428, 503, *WRITE_PROBLEMS)},
+        security=WRITE_SECURITY,
     )
     async def update_product(
         self,
@@ -175,7 +195,6 @@ class ProductController(Controller):
         expected = expected_version(
             request.headers.get("if-match"), required=request.app.state.settings.require_if_match
         )
-        product = await service.update(
-            product_id, PriceStock(data.price, data.stock), expected_version=expected
-        )
+        change = data.change(await request.body())
+        product = await service.update(product_id, change, expected_version=expected)
         return _document_response(ProductDocument(product.version, encode_product(product)))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 import msgspec
+from litestar.openapi.spec import OpenAPI, Schema
 
-from productcore.model import Page, Product
-from productcore.validation import MAX_STOCK
+from productcore.errors import FieldError, InvalidInput
+from productcore.model import Page, PriceStock, Product
+from productcore.validation import MAX_PRICE, MAX_STOCK
 
 
 class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,14 +33,60 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**msgspec.structs.asdict(product))
 
 
+PRICE_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
+_PRICE_TEXT = re.compile(PRICE_PATTERN)
+_PRICE_PROBLEM = 'must be a decimal string such as "19.99" or a JSON number, at most two decimal places'
+_PRICE_SCHEMA = {
+    "type": None,
+    "one_of": [
+        {"type": "string", "pattern": PRICE_PATTERN, "examples": ["19.99"]},
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": float(MAX_PRICE),
+            "multipleOf": 0.01,
+            "examples": [19.99],
+        },
+    ],
+}
+
+
 class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The body of ``PUT /products/{id}``: the new price (string or number, at most 2 decimals) and stock."""
 
     price: Annotated[
-        Decimal,
-        msgspec.Meta(description='Non-negative amount with at most two decimal places, e.g. "19.99"'),
+        str | int | float,
+        msgspec.Meta(
+            description='Non-negative amount with at most two decimal places: "19.99" or 19.99',
+            extra_json_schema={"extra": _PRICE_SCHEMA},
+        ),
     ]
     stock: Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK, description="Units in stock")]
+
+    def change(self, body: bytes) -> PriceStock:
+        """The domain change this body asks for; ``body`` is the raw request body it came from.
+
+        A string price must be plain digits with at most two decimals (no exponent, sign, spaces
+        or other numerals). A JSON number is read from its text in ``body``, exactly: the parsed
+        value went through a float, which would round 19.999999999999999999 into a valid 20.
+
+        Raises:
+            InvalidInput: a string price is not such a decimal.
+        """
+        if isinstance(self.price, str):
+            if not _PRICE_TEXT.fullmatch(self.price):
+                raise InvalidInput([FieldError("price", _PRICE_PROBLEM)])
+            return PriceStock(Decimal(self.price), self.stock)
+        return PriceStock(Decimal(bytes(_number_decoder.decode(body).price).decode()), self.stock)
+
+
+class _PriceText(msgspec.Struct):
+    """The price member of a body, as the JSON text it was sent as."""
+
+    price: msgspec.Raw
+
+
+_number_decoder = msgspec.json.Decoder(_PriceText)
 
 
 class PageMeta(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,12 +134,15 @@ class ProductPage(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class FieldProblem(msgspec.Struct, frozen=True):
-    """One invalid input: where it was (``query``, ``path``, ``body``, ``header``), its name, and why."""
+class FieldProblem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One invalid input: its name, why, and where it was (``query``, ``path``, ``body``, ``header``).
 
-    location: str
+    ``location`` is absent when a rule of the service (not the request's shape) refused the value.
+    """
+
     field: str
     message: str
+    location: str | None = None
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -104,3 +156,12 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     request_id: str
     errors: list[FieldProblem] | None = None
     current_version: int | None = None
+
+
+def close_objects(openapi: OpenAPI, *structs: type[msgspec.Struct]) -> None:
+    """Mark bodies that refuse unknown fields ``additionalProperties: false`` (Litestar leaves it out)."""
+    schemas = openapi.components.schemas if openapi.components else None
+    for struct in structs:
+        component = schemas.get(struct.__name__) if schemas else None
+        if isinstance(component, Schema) and struct.__struct_config__.forbid_unknown_fields:
+            component.additional_properties = False

@@ -1,0 +1,66 @@
+"""Refuse bad request heads early: 431 for large headers, 414 for a long query, 400 for one not UTF-8."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from entrypoints.http.problems import (
+    DOMAIN_PROBLEMS,
+    HEADERS_TOO_LARGE,
+    QUERY_TOO_LONG,
+    problem,
+    send_problem,
+)
+from productcore.errors import InvalidInput
+
+BAD_REQUEST = DOMAIN_PROBLEMS[InvalidInput]
+
+
+class InputLimits(ASGIMiddleware):
+    """Bounds on what a request head may carry (the body limit is Litestar's ``request_max_body_size``).
+
+    The server in front (uvicorn's h11 parser, a proxy) has its own, larger bounds; these give
+    a problem response instead of a bare connection error.
+
+    Args:
+        max_header_bytes: Largest total of header names and values, counted as sent on the wire.
+        max_query_bytes: Longest query string, in bytes as sent (percent-encoded).
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, *, max_header_bytes: int, max_query_bytes: int) -> None:
+        self._max_header_bytes = max_header_bytes
+        self._max_query_bytes = max_query_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Answer 431 or 414 when a bound is exceeded, else pass the request on."""
+        header_bytes = sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
+        if header_bytes > self._max_header_bytes:
+            error = problem(
+                HEADERS_TOO_LARGE,
+                f"the request headers take {header_bytes} bytes; this server accepts at most "
+                f"{self._max_header_bytes}",
+            )
+            await send_problem(error, scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if len(query) > self._max_query_bytes:
+            error = problem(
+                QUERY_TOO_LONG,
+                f"the query string has {len(query)} bytes; this server accepts at most "
+                f"{self._max_query_bytes}",
+            )
+            await send_problem(error, scope, receive, send)
+            return
+        try:
+            unquote_to_bytes(query).decode("utf-8")
+        except UnicodeDecodeError:
+            error = problem(BAD_REQUEST, "the query string is not UTF-8 once percent-decoded")
+            await send_problem(error, scope, receive, send)
+            return
+        await next_app(scope, receive, send)
