@@ -16,7 +16,6 @@ from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.embedded import embedded_postgres
-from adapters.memory import NullProductCache
 from adapters.postgres import (
     PoolSettings,
     PostgresHealth,
@@ -25,6 +24,8 @@ from adapters.postgres import (
     migrate,
     open_pool,
 )
+from adapters.postgres.relay import RelayHealth
+from entrypoints import caching
 from entrypoints.settings import Settings
 from productcore.ports import HealthCheck
 from productcore.service import ProductService
@@ -65,6 +66,10 @@ class Gateways(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     database_url = providers.Resource(database_url, settings)
     db_pool = providers.Resource(database_pool, database_url, settings)
+    redis_url = providers.Resource(caching.redis_url, settings)
+    redis_client = providers.Resource(caching.redis_client, redis_url, settings)
+    cache_layer = providers.Resource(caching.cache_layer, redis_client, settings)
+    relay = providers.Resource(caching.change_relay, database_url, cache_layer, settings)
 
 
 class Services(containers.DeclarativeContainer):
@@ -74,14 +79,23 @@ class Services(containers.DeclarativeContainer):
     gateways = providers.DependenciesContainer()
 
     repository = providers.Singleton(PostgresProductRepository, pool=gateways.db_pool)
-    cache = providers.Singleton(NullProductCache)
+    cache_layer = gateways.cache_layer
     product_service = providers.Singleton(
         ProductService,
         repository=repository,
-        cache=cache,
+        cache=cache_layer.provided.cache,
+        near=cache_layer.provided.near,
+        bus=cache_layer.provided.bus,
+        stats=cache_layer.provided.stats,
         exact_count_limit=settings.provided.exact_count_limit,
+        lease_wait=settings.provided.cache_lease_wait,
     )
-    health_checks = providers.List(providers.Singleton(PostgresHealth, pool=gateways.db_pool))
+    health_checks = providers.Callable(
+        caching.health_checks,
+        providers.Singleton(PostgresHealth, pool=gateways.db_pool),
+        providers.Singleton(RelayHealth, pool=gateways.db_pool, runner=gateways.relay),
+        cache_layer,
+    )
 
 
 class Application(containers.DeclarativeContainer):
