@@ -69,9 +69,12 @@ async def redis_client(url: str | None, settings: Settings) -> AsyncIterator[Red
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    """Cancel a background task and wait for it, cancelling again should a library swallow it."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=1.0)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("background task %s ended with %r", task.get_name(), error)
 
 
 async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator[CacheLayer]:
@@ -100,7 +103,8 @@ async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator
         yield layer
     finally:
         cache_metrics().remove(registration)
-        if task is not None:
+        if task is not None and layer.subscriber is not None:
+            layer.subscriber.stopping = True
             await _stop(task)
 
 

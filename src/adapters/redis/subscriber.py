@@ -64,11 +64,12 @@ class InvalidationSubscriber:
         self.subscriptions = 0
         self.last_message_at: float | None = None
         self.connected = asyncio.Event()
+        self.stopping = False
 
     async def run(self) -> None:
         """Subscribe and apply messages until cancelled, reconnecting with backoff."""
         pause = 0.05
-        while True:
+        while not self.stopping:
             try:
                 await self._listen()
             except asyncio.CancelledError:
@@ -79,6 +80,8 @@ class InvalidationSubscriber:
                 log.exception("invalidation subscriber failed; restarting it")
                 self._lost("unexpected error")
             _raise_if_cancelled()
+            if self.stopping:
+                break
             await asyncio.sleep(pause)
             pause = min(pause * 2, 1.0) if self.state != "connected" else 0.05
 
@@ -94,7 +97,7 @@ class InvalidationSubscriber:
         async with self._client.pubsub() as pubsub:
             await pubsub.subscribe(self._channel)
             heard = next_ping = time.monotonic()
-            while True:
+            while not self.stopping:
                 message = await pubsub.get_message(timeout=self._ping_interval / 2)
                 now = time.monotonic()
                 if message is not None:
