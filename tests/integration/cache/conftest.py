@@ -186,7 +186,8 @@ async def _cluster(postgres_admin_url: str, redis_url: str) -> AsyncIterator[Clu
             async def start(
                 name: str, *, repository: Callable[[Any], Any] | None = None, **overrides: Any
             ) -> Instance:
-                settings = cache_settings(database_url, redis_url, prefix, **overrides)
+                url = overrides.pop("redis_url", redis_url)
+                settings = cache_settings(database_url, url, prefix, **overrides)
                 running = running_instance(name, settings, repository=repository)
                 return await stack.enter_async_context(running)
 
