@@ -108,9 +108,9 @@ async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator
             await _stop(task)
 
 
-async def change_relay(database_url: str, layer: CacheLayer, settings: Settings) -> AsyncIterator[
-    ChangeRelayRunner | None
-]:
+async def change_relay(
+    database_url: str, layer: CacheLayer, settings: Settings
+) -> AsyncIterator[ChangeRelayRunner | None]:
     """Run this process's relay candidate (active when it holds the database's relay lock)."""
     if not settings.relay_enabled or layer.cache is None or layer.bus is None:
         yield None

@@ -49,7 +49,8 @@ async def test_an_sql_update_is_served_by_both_instances_without_any_api_call(cl
     for round_ in range(ROUNDS // 2):
         old = await a.version(product_id)
         assert await b.version(product_id) == old
-        assert a.near.get(product_id) is not None and b.near.get(product_id) is not None
+        assert a.near.get(product_id) is not None
+        assert b.near.get(product_id) is not None
         cluster.sql("UPDATE products SET price = %s WHERE id = %s", (f"{round_ + 7}.25", product_id))
         new = old + 1
 
@@ -65,7 +66,7 @@ async def test_an_sql_update_is_served_by_both_instances_without_any_api_call(cl
 
 
 async def test_a_change_made_while_no_relay_runs_is_applied_when_one_starts(cluster: Cluster) -> None:
-    """With every relay stopped, SQL changes wait in the outbox; a relay that starts later applies them all."""
+    """With every relay stopped, SQL changes wait in the outbox; a relay started later applies them."""
     a = await cluster.start("a", relay_enabled=False)
     b = await cluster.start("b", relay_enabled=False)
     ids = cluster.insert(3)
@@ -102,7 +103,8 @@ async def test_one_relay_is_active_and_another_takes_over_when_it_stops(cluster:
     b = await cluster.start("b")
     settings = cache_settings(cluster.database_url, cluster.redis_url, cluster.prefix)
     async with running_instance("a", settings) as a:
-        assert a.relay is not None and b.relay is not None
+        assert a.relay is not None
+        assert b.relay is not None
 
         async def one_active() -> bool:
             roles = sorted([a.relay.role, b.relay.role])  # type: ignore[union-attr]

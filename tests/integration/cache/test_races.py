@@ -45,7 +45,9 @@ async def _start_gated(cluster: Cluster) -> tuple[Instance, GatedRepository]:
     return reader, gates[0]
 
 
-async def _read_paused_after_db(reader: Instance, gate: GatedRepository, product_id: int) -> asyncio.Task[int]:
+async def _read_paused_after_db(
+    reader: Instance, gate: GatedRepository, product_id: int
+) -> asyncio.Task[int]:
     gate.gated.add(product_id)
     task = asyncio.create_task(reader.version(product_id))
     await asyncio.wait_for(gate.read_done.wait(), 5)
@@ -53,7 +55,7 @@ async def _read_paused_after_db(reader: Instance, gate: GatedRepository, product
 
 
 async def test_a_read_from_before_an_api_write_cannot_fill_either_tier(cluster: Cluster) -> None:
-    """Reader reads v from PostgreSQL, a PUT via another instance makes v+1, then the reader's fills are refused."""
+    """Reader reads v, a PUT via another instance makes v+1: the reader's fills are refused."""
     reader, gate = await _start_gated(cluster)
     writer = await cluster.start("writer")
     [product_id] = cluster.insert()
@@ -73,14 +75,15 @@ async def test_a_read_from_before_an_api_write_cannot_fill_either_tier(cluster: 
     assert reader.stats.l2_fills_rejected == 1, "L2 refused the stale fill"
     assert reader.stats.l1_fills_rejected == 1, "L1 refused the stale fill"
     stored = await l2_entry(reader, product_id)
-    assert stored is not None and stored.version == new
+    assert stored is not None
+    assert stored.version == new
     held = reader.near.peek(product_id)
     assert held is None or held.version == new
     assert await reader.version(product_id) == new
 
 
 async def test_a_read_from_before_an_sql_write_cannot_fill_even_after_eviction(cluster: Cluster) -> None:
-    """Reader reads v, SQL makes v+1, the relay tombstones it, the key is evicted: the fill is still refused."""
+    """Reader reads v, SQL makes v+1, the relay tombstones it, the key is evicted: the fill is refused."""
     reader, gate = await _start_gated(cluster)
     [product_id] = cluster.insert()
     await eventually(cluster.outbox_empty, within=RELAY_BOUND)
@@ -105,7 +108,8 @@ async def test_a_read_from_before_an_sql_write_cannot_fill_even_after_eviction(c
     assert reader.near.peek(product_id) is None
     assert await reader.version(product_id) == new
     stored = await l2_entry(reader, product_id)
-    assert stored is not None and stored.version == new
+    assert stored is not None
+    assert stored.version == new
 
 
 async def test_a_read_from_before_a_write_cannot_fill_the_writers_l1(cluster: Cluster) -> None:
@@ -119,5 +123,6 @@ async def test_a_read_from_before_a_write_cannot_fill_the_writers_l1(cluster: Cl
     gate.proceed.set()
     await pending
     held = reader.near.peek(product_id)
-    assert held is not None and held.version == new
+    assert held is not None
+    assert held.version == new
     assert await reader.version(product_id) == new

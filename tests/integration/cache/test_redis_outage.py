@@ -56,7 +56,8 @@ async def test_requests_succeed_without_redis_and_caching_resumes_clean(
     [product_id] = cluster.insert()
     v1 = await a.version(product_id)
     assert await b.version(product_id) == v1
-    assert a.near.get(product_id) is not None and b.near.get(product_id) is not None
+    assert a.near.get(product_id) is not None
+    assert b.near.get(product_id) is not None
 
     own_redis.stop()
     latencies, versions = await _timed_gets(a, product_id, 20)
@@ -102,4 +103,6 @@ async def test_requests_succeed_without_redis_and_caching_resumes_clean(
     c = await cluster.start("c", **fast)
     assert await c.version(product_id) == v3
     stored = await l2_entry(a, product_id)
-    assert stored is not None and stored.version == v3 and stored.body is not None, "L2 fills again"
+    assert stored is not None, "L2 fills again"
+    assert stored.version == v3
+    assert stored.body is not None

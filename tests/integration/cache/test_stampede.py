@@ -44,7 +44,9 @@ async def test_a_burst_of_misses_reads_postgresql_once_per_instance_at_most(clus
     [product_id] = cluster.insert()
     await eventually(cluster.outbox_empty, within=0.5)
 
-    requests = [asyncio.create_task(i.http.get(f"/products/{product_id}")) for i in (a, b) for _ in range(BURST)]
+    requests = [
+        asyncio.create_task(i.http.get(f"/products/{product_id}")) for i in (a, b) for _ in range(BURST)
+    ]
 
     async def all_arrived() -> bool:
         arrived = [i.stats.l1_misses for i in (a, b)]
