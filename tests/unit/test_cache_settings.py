@@ -33,5 +33,5 @@ def test_bad_cache_settings_are_refused_by_name(variable: str, value: str, messa
 
 def test_an_l1_that_outlives_l2_is_refused() -> None:
     """L1 entries must not live longer than L2's."""
-    with pytest.raises(ConfigError, match="PRODUCTCORE_L1_TTL .* must not exceed PRODUCTCORE_CACHE_TTL"):
+    with pytest.raises(ConfigError, match=r"PRODUCTCORE_L1_TTL .* must not exceed PRODUCTCORE_CACHE_TTL"):
         Settings.from_env({"PRODUCTCORE_L1_TTL": "600", "PRODUCTCORE_CACHE_TTL": "300"})
