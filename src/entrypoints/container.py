@@ -18,7 +18,6 @@ from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.embedded import embedded_postgres
-from adapters.memory import NullProductCache
 from adapters.postgres import (
     PoolSettings,
     PostgresHealth,
@@ -27,7 +26,9 @@ from adapters.postgres import (
     migrate,
     open_pool,
 )
+from adapters.postgres.relay import RelayHealth
 from adapters.ratelimit import Limiter, open_limiter
+from entrypoints import caching
 from entrypoints.settings import Settings
 from productcore.ports import HealthCheck
 from productcore.service import ProductService
@@ -65,7 +66,12 @@ async def database_pool(url: str, settings: Settings) -> AsyncIterator[AsyncConn
 
 
 async def rate_limiter(redis_url: str | None, settings: Settings) -> AsyncIterator[Limiter | None]:
-    """Yield the HTTP rate limiter over Redis at ``redis_url`` (memory when None); None when turned off."""
+    """Yield the HTTP rate limiter over Redis at ``redis_url`` (memory when None); None when turned off.
+
+    ``redis_url`` is the cache's resolved server (configured or embedded); with caching off, the
+    configured ``PRODUCTCORE_REDIS_URL`` still holds the budgets.
+    """
+    redis_url = redis_url or settings.redis_url
     if not settings.rate_limit_enabled:
         yield None
         return
@@ -84,7 +90,11 @@ class Gateways(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     database_url = providers.Resource(database_url, settings)
     db_pool = providers.Resource(database_pool, database_url, settings)
-    rate_limiter = providers.Resource(rate_limiter, settings.provided.redis_url, settings)
+    redis_url = providers.Resource(caching.redis_url, settings)
+    redis_client = providers.Resource(caching.redis_client, redis_url, settings)
+    cache_layer = providers.Resource(caching.cache_layer, redis_client, settings)
+    relay = providers.Resource(caching.change_relay, database_url, cache_layer, settings)
+    rate_limiter = providers.Resource(rate_limiter, redis_url, settings)
 
 
 class Services(containers.DeclarativeContainer):
@@ -94,14 +104,23 @@ class Services(containers.DeclarativeContainer):
     gateways = providers.DependenciesContainer()
 
     repository = providers.Singleton(PostgresProductRepository, pool=gateways.db_pool)
-    cache = providers.Singleton(NullProductCache)
+    cache_layer = gateways.cache_layer
     product_service = providers.Singleton(
         ProductService,
         repository=repository,
-        cache=cache,
+        cache=cache_layer.provided.cache,
+        near=cache_layer.provided.near,
+        bus=cache_layer.provided.bus,
+        stats=cache_layer.provided.stats,
         exact_count_limit=settings.provided.exact_count_limit,
+        lease_wait=settings.provided.cache_lease_wait,
     )
-    health_checks = providers.List(providers.Singleton(PostgresHealth, pool=gateways.db_pool))
+    health_checks = providers.Callable(
+        caching.health_checks,
+        providers.Singleton(PostgresHealth, pool=gateways.db_pool),
+        providers.Singleton(RelayHealth, pool=gateways.db_pool, runner=gateways.relay),
+        cache_layer,
+    )
 
 
 class Application(containers.DeclarativeContainer):

@@ -32,6 +32,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_connect_timeout: Seconds = 5.0
     db_statement_timeout: Seconds = 10.0
     redis_url: str | None = None
+    cache_enabled: bool = True
+    cache_key_prefix: Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9:._-]{1,64}$")] = "productcore:cache"
+    cache_ttl: Seconds = 3600.0
+    cache_negative_ttl: Seconds = 5.0
+    cache_lease_ttl: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    cache_lease_wait: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.5
+    cache_ping_interval: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 1.0
+    l1_size: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 10_000
+    l1_ttl: Seconds = 30.0
+    redis_timeout: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.25
+    redis_breaker_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
+    redis_breaker_reset: Seconds = 2.0
+    relay_enabled: bool = True
+    relay_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
+    relay_poll_interval: Seconds = 1.0
     migrate_on_start: bool = True
     data_dir: str = ""
     exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 1_000
@@ -53,6 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_query_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_000_000)] = 2_048
 
     def __post_init__(self) -> None:
+        _check_cache_settings(self)
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError(
                 f"{PREFIX}DB_POOL_MIN ({self.db_pool_min}) must not exceed "
@@ -125,3 +141,13 @@ def _check_access_settings(settings: Settings) -> None:
         parse_keys(settings.api_keys)
     except ApiKeyConfigError as error:
         raise ConfigError(f"{PREFIX}API_KEYS: {error}") from None
+
+
+def _check_cache_settings(settings: Settings) -> None:
+    """Reject cache lifetimes that contradict each other."""
+    for name in ("l1_ttl", "cache_negative_ttl"):
+        if getattr(settings, name) > settings.cache_ttl:
+            raise ConfigError(
+                f"{PREFIX}{name.upper()} ({getattr(settings, name)}) must not exceed "
+                f"{PREFIX}CACHE_TTL ({settings.cache_ttl})"
+            )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from productcore.caching import CacheLookup, FillLease, Invalidation
 from productcore.model import CachedProduct, Cursor, PriceStock, Product, SearchCriteria, Sort, Total
 
 
@@ -49,18 +51,99 @@ class ProductRepository(Protocol):
 
 @runtime_checkable
 class ProductCache(Protocol):
-    """A cache of product documents keyed by id, consistent by version."""
+    """The shared (L2) cache of product documents, consistent by version.
 
-    async def get(self, product_id: int) -> CachedProduct | None:
-        """Return the cached entry (a tombstone has no body), or None on a miss."""
+    Every write goes through a compare-and-set on version: an older version never replaces a
+    newer one or a tombstone of a newer one. A fill also needs the lease the lookup handed out,
+    and any write of the id revokes outstanding leases, so a reader that read the database
+    before a write cannot store what it read after that write, even if the entry was evicted.
+    Reads, fills and write-through fail open: when the cache cannot be reached, lookups miss
+    and writes are dropped (the relay's tombstones repair what a dropped write-through left).
+    """
+
+    async def lookup(self, product_id: int) -> CacheLookup:
+        """Return the entry, or a miss (with a fill lease when this reader is the one to fill)."""
         ...
 
-    async def fill(self, product_id: int, entry: CachedProduct) -> None:
-        """Store an entry read from the repository, unless the cache knows a newer version."""
+    async def fill(self, product_id: int, entry: CachedProduct, lease: FillLease) -> bool:
+        """Store a document read from the repository; False when the lease or the CAS rejects it."""
         ...
 
-    async def written(self, product_id: int, entry: CachedProduct) -> None:
-        """Record a write this process made: store the new version and tell other instances."""
+    async def fill_absent(self, product_id: int, lease: FillLease) -> bool:
+        """Remember for a short time that no product has this id; False when rejected."""
+        ...
+
+    async def written(self, product_id: int, entry: CachedProduct) -> bool:
+        """Store the version a write made (write-through) and revoke fill leases of the id."""
+        ...
+
+    async def tombstone(self, marks: Sequence[Invalidation]) -> None:
+        """Mark each id as changed to its version: readers refetch, and only that or newer is stored.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached (the relay retries).
+        """
+        ...
+
+    async def ids_added(self) -> None:
+        """Forget every negative entry: products were inserted.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+    async def clear(self) -> None:
+        """Tombstone every cached product and revoke every lease: the table was emptied.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+
+@runtime_checkable
+class NearCache(Protocol):
+    """A small in-process (L1) cache in front of the shared one, kept right by invalidations.
+
+    ``ticket()`` is taken before a read of the shared cache or the repository; ``fill`` with it
+    is refused when an invalidation of a newer version (or a flush) came in meanwhile.
+    """
+
+    def get(self, product_id: int) -> CachedProduct | None:
+        """Return a live document, or None."""
+        ...
+
+    def ticket(self) -> int:
+        """A mark of this moment, for a later ``fill`` or ``changed_since``."""
+        ...
+
+    def fill(self, product_id: int, entry: CachedProduct, ticket: int) -> bool:
+        """Store a document unless an invalidation since ``ticket`` makes it stale."""
+        ...
+
+    def changed_since(self, product_id: int, ticket: int) -> bool:
+        """True when an invalidation of this id (or a flush) may have come in after ``ticket``."""
+        ...
+
+    def invalidate(self, product_id: int, version: int) -> bool:
+        """Drop entries older than ``version`` and refuse later fills below it; True if one was dropped."""
+        ...
+
+    def flush(self) -> None:
+        """Forget every entry and refuse fills that started before now."""
+        ...
+
+
+@runtime_checkable
+class InvalidationBus(Protocol):
+    """Broadcasts invalidations to every instance's near cache."""
+
+    async def publish(self, invalidations: Sequence[Invalidation], *, flush: bool = False) -> bool:
+        """Send invalidations (and, with ``flush``, an order to empty every near cache).
+
+        Returns False when the message could not be sent; never raises for a broken broker.
+        """
         ...
 
 

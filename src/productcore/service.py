@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 import msgspec
 
+from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
 from productcore.errors import ProductNotFound
 from productcore.model import (
     CachedProduct,
@@ -18,7 +20,7 @@ from productcore.model import (
     encode_product,
 )
 from productcore.pagination import cursor_at
-from productcore.ports import ProductCache, ProductRepository
+from productcore.ports import InvalidationBus, NearCache, ProductCache, ProductRepository
 from productcore.validation import check_change, check_criteria, check_page_request, check_product_id
 
 _product_decoder = msgspec.json.Decoder(Product)
@@ -26,13 +28,29 @@ _product_decoder = msgspec.json.Decoder(Product)
 EXACT_COUNT_LIMIT = 1_000
 
 
+class _Flight(NamedTuple):
+    """One load in progress: the near cache's ticket when it started, and its task."""
+
+    ticket: int
+    task: asyncio.Future[ProductDocument]
+
+
 class ProductService:
-    """The product use cases, over any repository and cache that satisfy the ports.
+    """The product use cases, over any repository and caches that satisfy the ports.
+
+    Reads go L1 (``near``) -> L2 (``cache``) -> repository. Concurrent misses of one id in this
+    process share one load (single flight), and across processes the L2 lease lets one reader
+    fill while the others wait up to ``lease_wait`` seconds for its fill. Writes go to the
+    repository first, then to this process's L1, then through to L2, then out on the ``bus``.
 
     Args:
         repository: The system of record.
-        cache: A version-consistent cache of product documents, or None for no caching.
+        cache: The shared, version-consistent cache, or None for no shared caching.
+        near: This process's near cache, or None.
+        bus: Where invalidations of this process's writes are published, or None.
+        stats: Counters to add to (a fresh set when omitted).
         exact_count_limit: Filtered totals above this many rows may be estimates.
+        lease_wait: Seconds to wait for another reader's fill before reading the repository.
     """
 
     def __init__(
@@ -40,11 +58,20 @@ class ProductService:
         repository: ProductRepository,
         cache: ProductCache | None = None,
         *,
+        near: NearCache | None = None,
+        bus: InvalidationBus | None = None,
+        stats: CacheStats | None = None,
         exact_count_limit: int = EXACT_COUNT_LIMIT,
+        lease_wait: float = 0.5,
     ) -> None:
         self._repository = repository
         self._cache = cache
+        self._near = near
+        self._bus = bus
+        self.stats = stats if stats is not None else CacheStats()
         self._exact_count_limit = exact_count_limit
+        self._lease_wait = lease_wait
+        self._flights: dict[int, _Flight] = {}
 
     async def get(self, product_id: int) -> Product:
         """Return one product.
@@ -56,18 +83,92 @@ class ProductService:
         return _product_decoder.decode((await self.get_document(product_id)).body)
 
     async def get_document(self, product_id: int) -> ProductDocument:
-        """Return one product as its JSON document and version, from the cache when it can."""
+        """Return one product as its JSON document and version, from a cache when it can.
+
+        Raises:
+            ProductNotFound: no product has this id.
+            InvalidInput: the id is not a positive 64-bit integer.
+            ServiceUnavailable: the repository cannot be reached (and no cache had the product).
+        """
         check_product_id(product_id)
-        cached = await self._cache.get(product_id) if self._cache is not None else None
-        if cached is not None and cached.body is not None:
-            return ProductDocument(cached.version, cached.body)
-        product = await self._repository.get(product_id)
-        if product is None:
-            raise ProductNotFound(product_id)
-        body = encode_product(product)
+        near = self._near
+        if near is not None:
+            cached = near.get(product_id)
+            if cached is not None and cached.body is not None:
+                self.stats.l1_hits += 1
+                return ProductDocument(cached.version, cached.body)
+            self.stats.l1_misses += 1
+        flight = self._flights.get(product_id)
+        if flight is None or (near is not None and near.changed_since(product_id, flight.ticket)):
+            flight = self._take_off(product_id)
+        else:
+            self.stats.coalesced += 1
+        return await asyncio.shield(flight.task)
+
+    def _take_off(self, product_id: int) -> _Flight:
+        """Start the one load of ``product_id`` that later concurrent readers join."""
+        ticket = self._near.ticket() if self._near is not None else 0
+        flight = _Flight(ticket, asyncio.ensure_future(self._load(product_id, ticket)))
+        self._flights[product_id] = flight
+
+        def landed(task: asyncio.Future[ProductDocument]) -> None:
+            if self._flights.get(product_id) is flight:
+                del self._flights[product_id]
+            if not task.cancelled():
+                task.exception()  # retrieved here, so an unawaited failure is not logged as lost
+
+        flight.task.add_done_callback(landed)
+        return flight
+
+    async def _load(self, product_id: int, ticket: int) -> ProductDocument:
+        lease: FillLease | None = None
         if self._cache is not None:
-            await self._cache.fill(product_id, CachedProduct(product.version, body))
-        return ProductDocument(product.version, body)
+            lookup = await self._shared_lookup(product_id)
+            if lookup.status is LookupStatus.HIT and lookup.entry is not None and lookup.entry.body:
+                self.stats.l2_hits += 1
+                self._fill_near(product_id, lookup.entry, ticket)
+                return ProductDocument(lookup.entry.version, lookup.entry.body)
+            if lookup.status is LookupStatus.ABSENT:
+                self.stats.l2_negative_hits += 1
+                raise ProductNotFound(product_id)
+            self.stats.l2_misses += 1
+            lease = lookup.lease
+        product = await self._repository.get(product_id)
+        self.stats.db_reads += 1
+        if product is None:
+            if lease is not None and self._cache is not None:
+                await self._cache.fill_absent(product_id, lease)
+            raise ProductNotFound(product_id)
+        entry = CachedProduct(product.version, encode_product(product))
+        if (
+            lease is not None
+            and self._cache is not None
+            and not await self._cache.fill(product_id, entry, lease)
+        ):
+            self.stats.l2_fills_rejected += 1
+        self._fill_near(product_id, entry, ticket)
+        assert entry.body is not None
+        return ProductDocument(entry.version, entry.body)
+
+    async def _shared_lookup(self, product_id: int) -> CacheLookup:
+        """Look the id up in L2; while another reader holds its fill lease, wait a little for it."""
+        assert self._cache is not None
+        lookup = await self._cache.lookup(product_id)
+        if lookup.status is not LookupStatus.BUSY:
+            return lookup
+        self.stats.l2_busy_waits += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lease_wait
+        pause = 0.002
+        while lookup.status is LookupStatus.BUSY and loop.time() < deadline:
+            await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+            pause = min(pause * 2, 0.05)
+            lookup = await self._cache.lookup(product_id)
+        return lookup
+
+    def _fill_near(self, product_id: int, entry: CachedProduct, ticket: int) -> None:
+        if self._near is not None and not self._near.fill(product_id, entry, ticket):
+            self.stats.l1_fills_rejected += 1
 
     async def list_page(self, request: PageRequest) -> Page:
         """Return one page of all products.
@@ -106,9 +207,18 @@ class ProductService:
         check_product_id(product_id)
         change = check_change(change)
         product = await self._repository.update(product_id, change, expected_version=expected_version)
-        if self._cache is not None:
-            await self._cache.written(product_id, CachedProduct(product.version, encode_product(product)))
+        await self._written(product_id, CachedProduct(product.version, encode_product(product)))
         return product
+
+    async def _written(self, product_id: int, entry: CachedProduct) -> None:
+        """Write-through after a committed write: this process's L1, then L2, then the bus."""
+        if self._near is not None:
+            self._near.invalidate(product_id, entry.version)
+            self._fill_near(product_id, entry, self._near.ticket())
+        if self._cache is not None:
+            await self._cache.written(product_id, entry)
+        if self._bus is not None and await self._bus.publish([Invalidation(product_id, entry.version)]):
+            self.stats.invalidations_sent += 1
 
     async def _page(self, criteria: SearchCriteria | None, request: PageRequest) -> Page:
         limit, cursor = request.limit, request.cursor

@@ -40,11 +40,16 @@ def _write_key() -> tuple[str, ApiKey]:
 
 
 @pytest.fixture(name="settings", scope="session")
-def _settings(database_url: str, write_key: tuple[str, ApiKey]) -> Settings:
-    """Settings pointing at the session database; the write key is configured, budgets are ample."""
+def _settings(database_url: str, redis_url: str, write_key: tuple[str, ApiKey]) -> Settings:
+    """Settings on the session's database and Redis (keys under a prefix of this session's own);
+    the write key is configured, budgets are ample."""
+    session = uuid.uuid4().hex[:8]
     return Settings.from_env(
         {},
         database_url=database_url,
+        redis_url=redis_url,
+        cache_key_prefix=f"productcore-test-{session}:cache",
+        rate_limit_key_prefix=f"productcore-test-{session}:ratelimit",
         migrate_on_start=False,
         api_keys=write_key[1].config_entry,
         rate_limit_read="1000000/minute",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
+import psycopg
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
@@ -14,7 +17,6 @@ from adapters.embedded import embedded_postgres
 from entrypoints.container import Application
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
-from tests.integration.conftest import NewProduct
 from tests.integration.helpers import assert_problem
 
 
@@ -49,7 +51,7 @@ async def test_unexpected_errors_are_500_problems_without_internals(settings: Se
     container = Application(settings=settings)
     container.services.repository.override(providers.Object(_Exploding()))
     async with AsyncTestClient(app=create_app(settings, container)) as client:
-        response = await client.get("/products/1")
+        response = await client.get(f"/products/{random.randint(10**12, 10**13)}")  # never cached
     body = assert_problem(response, 500)
     assert "secret" not in response.text and "products_shadow" not in response.text
     assert "request id" in body["detail"]
@@ -73,29 +75,40 @@ async def test_openapi_schema_and_docs_are_served(client: AsyncTestClient) -> No
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
 
 
-async def test_database_outage_gives_503_quickly_and_recovers(new_product: NewProduct) -> None:
-    """With the database stopped, requests fail fast with 503 problems; they recover when it returns."""
+async def test_database_outage_gives_503_quickly_and_recovers(redis_url: str) -> None:
+    """With the database stopped, reads the cache cannot answer fail fast with 503 problems; cached
+    products are still served; everything recovers when the database returns."""
     with tempfile.TemporaryDirectory(prefix="productcore-outage-") as data:
         server = embedded_postgres(Path(data) / "pg")
         url = await asyncio.to_thread(server.__enter__)
-        settings = Settings.from_env({}, database_url=url, db_pool_timeout=1.0, db_connect_timeout=1.0)
+        settings = Settings.from_env(
+            {},
+            database_url=url,
+            redis_url=redis_url,
+            cache_key_prefix=f"productcore-outage-{uuid.uuid4().hex[:8]}",
+            db_pool_timeout=1.0,
+            db_connect_timeout=1.0,
+        )
         async with AsyncTestClient(app=create_app(settings)) as client:
-            assert (await client.get("/products/1")).status_code == 404
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("INSERT INTO products (name, price, stock) VALUES ('Outage lamp', 5, 1)")
+            assert (await client.get("/products/1")).status_code == 200
             await asyncio.to_thread(server.__exit__, None, None, None)
             started = time.perf_counter()
-            response = await client.get("/products/1")
+            response = await client.get("/products/2")
             elapsed = time.perf_counter() - started
             body = assert_problem(response, 503)
             assert response.headers["retry-after"] == "1"
             assert elapsed < 5, f"503 took {elapsed:.1f}s"
             print(f"\n503 after the database stopped: {elapsed * 1000:.0f} ms; detail: {body['detail']}")
+            assert (await client.get("/products/1")).json()["name"] == "Outage lamp"
             assert (await client.get("/health/ready")).status_code == 503
             assert_problem(await client.get("/products", params={"limit": 1}), 503)
             server = embedded_postgres(Path(data) / "pg")
             await asyncio.to_thread(server.__enter__)
             deadline = time.monotonic() + 10
             while (
-                status := (await client.get("/products/1")).status_code
+                status := (await client.get("/products/2")).status_code
             ) == 503 and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             assert status == 404

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.memory import InMemoryProductRepository
+from adapters.memory import InMemoryProductCache, InMemoryProductRepository
 from productcore import (
     InvalidInput,
     InvalidQuery,
@@ -176,33 +176,16 @@ async def test_cursor_for_another_sort_is_rejected(service: ProductService) -> N
         await service.list_page(PageRequest(limit=2, sort=Sort.PRICE, cursor=page.next_cursor))
 
 
-class RecordingCache:
-    """A dict cache that keeps the newest version, as the port requires."""
-
-    def __init__(self) -> None:
-        self.entries: dict[int, CachedProduct] = {}
-
-    async def get(self, product_id: int) -> CachedProduct | None:
-        return self.entries.get(product_id)
-
-    async def fill(self, product_id: int, entry: CachedProduct) -> None:
-        current = self.entries.get(product_id)
-        if current is None or current.version <= entry.version:
-            self.entries[product_id] = entry
-
-    async def written(self, product_id: int, entry: CachedProduct) -> None:
-        await self.fill(product_id, entry)
-
-
 async def test_reads_fill_the_cache_and_writes_replace_the_entry(
     repository: InMemoryProductRepository,
 ) -> None:
-    """A miss fills the cache; a write stores the new version's document."""
-    cache = RecordingCache()
+    """A miss fills the shared cache; a write stores the new version's document there."""
+    cache = InMemoryProductCache()
     service = ProductService(repository, cache)
     document = await service.get_document(1)
-    assert cache.entries[1] == CachedProduct(document.version, document.body)
+    assert (await cache.lookup(1)).entry == CachedProduct(document.version, document.body)
     await service.update(1, PriceStock(Decimal("3.00"), 3))
-    assert cache.entries[1].version == 2
-    assert b'"price":"3.00"' in (cache.entries[1].body or b"")
+    entry = (await cache.lookup(1)).entry
+    assert entry is not None and entry.version == 2
+    assert b'"price":"3.00"' in (entry.body or b"")
     assert (await service.get(1)).price == Decimal("3.00")

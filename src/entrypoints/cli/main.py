@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
-from adapters.embedded import embedded_postgres
+from adapters.embedded import embedded_postgres, embedded_redis
 from adapters.postgres import migrate
 from entrypoints.cli.keys import keys, with_demo_key
 from entrypoints.container import open_service
@@ -46,6 +46,17 @@ def database(settings: Settings) -> Iterator[Settings]:
         yield msgspec.structs.replace(settings, database_url=url)
 
 
+@contextmanager
+def cache_server(settings: Settings) -> Iterator[Settings]:
+    """Yield settings with a Redis URL: the configured one, or that of an embedded server."""
+    if not settings.cache_enabled or settings.redis_url is not None:
+        yield settings
+        return
+    click.echo("No PRODUCTCORE_REDIS_URL: using an embedded Redis-compatible server (Valkey)", err=True)
+    with embedded_redis() as url:
+        yield msgspec.structs.replace(settings, redis_url=url)
+
+
 def _url(settings: Settings) -> str:
     assert settings.database_url is not None
     return settings.database_url
@@ -53,7 +64,9 @@ def _url(settings: Settings) -> str:
 
 def with_service(action: Callable[[ProductService], Awaitable[T]]) -> T:
     """Run ``action`` against a ready service, mapping domain errors to exit codes."""
-    with database(load_settings()) as settings:
+    # One-shot commands read and write PostgreSQL directly; a running server's relay carries
+    # their writes to the caches.
+    with database(msgspec.structs.replace(load_settings(), cache_enabled=False)) as settings:
 
         async def run() -> T:
             async with open_service(settings) as service:
@@ -97,9 +110,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
     from entrypoints.cli.loading import seed_if_empty
 
-    with database(load_settings()) as settings:
+    with database(load_settings()) as settings, cache_server(settings) as settings:
         url = _url(settings)
         asyncio.run(migrate(url))
+        if settings.redis_url is not None:
+            os.environ["PRODUCTCORE_REDIS_URL"] = settings.redis_url
         if demo:
             seed_if_empty(url, DEMO_PRODUCTS)
             token, os.environ["PRODUCTCORE_API_KEYS"] = with_demo_key(settings.api_keys)
@@ -122,6 +137,22 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             # The access gate reads X-Forwarded-For itself, from PRODUCTCORE_TRUSTED_PROXIES only.
             proxy_headers=False,
         )
+
+
+@cli.command()
+def relay() -> None:
+    """Run the cache relay alone: carry committed changes from the outbox to Redis (Ctrl-C stops).
+
+    Every ``serve`` runs one too; of all relays on a database one is active, the others wait.
+    """
+    from entrypoints.cli.relaying import run_relay
+
+    with database(load_settings()) as settings, cache_server(settings) as settings:
+        asyncio.run(migrate(_url(settings)))
+        try:
+            asyncio.run(run_relay(settings))
+        except KeyboardInterrupt:
+            click.echo("relay stopped", err=True)
 
 
 @cli.group()

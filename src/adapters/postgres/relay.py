@@ -1,0 +1,190 @@
+"""The cache relay: one per database (advisory lock), woken by NOTIFY, reading the change outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from productcore.caching import Change, ChangeKind
+from productcore.errors import ServiceUnavailable
+from productcore.ports import HealthStatus
+
+log = logging.getLogger(__name__)
+
+# An arbitrary constant: the session advisory lock held by the one active relay of a database.
+RELAY_LOCK = 7_349_012_002
+
+_PENDING = """
+SELECT seq, op, product_id, version, changed_at
+FROM product_changes ORDER BY seq LIMIT %(limit)s
+"""
+_DONE = "DELETE FROM product_changes WHERE seq = ANY(%(seqs)s)"
+_RECORD = """
+UPDATE cache_relay_state SET last_seq = greatest(last_seq, %(seq)s), relayed_at = now()
+"""
+_OLDEST = """
+SELECT extract(epoch FROM clock_timestamp() - changed_at) FROM product_changes ORDER BY seq LIMIT 1
+"""
+
+Apply = Callable[[Sequence[Change]], Awaitable[None]]
+
+
+class ChangeRelayRunner:
+    """Runs the relay loop: take the lock or stand by, then relay batches as they commit.
+
+    A standby retries the lock every ``takeover_interval`` seconds, so when the active relay's
+    process dies (its connection, and with it the lock, goes away) another one takes over.
+    The active relay relays what is in the outbox, oldest first, and deletes it only after the
+    cache and the bus took it; on any failure it keeps the rows and retries, so a change is
+    relayed at least once whatever fails, and replays are harmless (tombstones are CAS).
+
+    Args:
+        conninfo: The database.
+        apply: The use case that tombstones and broadcasts a batch of changes.
+        batch: Changes per round trip.
+        poll_interval: Seconds to wait for a NOTIFY before looking anyway.
+        takeover_interval: Seconds between a standby's attempts to take the lock.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        apply: Apply,
+        *,
+        batch: int = 1000,
+        poll_interval: float = 1.0,
+        takeover_interval: float = 1.0,
+    ) -> None:
+        self._conninfo = conninfo
+        self._apply = apply
+        self._batch = batch
+        self._poll_interval = poll_interval
+        self._takeover_interval = takeover_interval
+        self.role = "starting"
+        self.relayed = 0
+        self.last_delay_s: float | None = None
+        self._pending_since: float | None = None
+        self.last_error: str | None = None
+        self.active = asyncio.Event()
+
+    @property
+    def lag_s(self) -> float:
+        """Seconds the oldest change this relay has seen but not yet relayed has waited (0: none)."""
+        return 0.0 if self._pending_since is None else max(0.0, time.time() - self._pending_since)
+
+    async def run(self) -> None:
+        """Relay until cancelled; reconnect after database failures."""
+        pause = 0.1
+        while True:
+            try:
+                async with await AsyncConnection.connect(
+                    self._conninfo, autocommit=True, application_name="productcore-relay"
+                ) as conn:
+                    pause = 0.1
+                    await self._lead(conn)
+            except asyncio.CancelledError:
+                raise
+            except psycopg.Error as error:
+                self.last_error = type(error).__name__
+                log.warning("cache relay lost the database (%s); retrying", self.last_error)
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
+            finally:
+                self.role = "standby" if self.role == "active" else self.role
+                self.active.clear()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+    async def _lead(self, conn: AsyncConnection) -> None:
+        while not await _try_lock(conn):
+            self.role = "standby"
+            await asyncio.sleep(self._takeover_interval)
+        await conn.execute("LISTEN product_changes")
+        self.role = "active"
+        self.active.set()
+        log.info("cache relay active for this database")
+        while True:
+            try:
+                relayed = await self._relay_batch(conn)
+            except ServiceUnavailable as error:
+                self.last_error = error.reason
+                log.warning("cache relay cannot reach the cache (%s); will retry", error.reason)
+                await asyncio.sleep(0.2)
+                continue
+            if relayed < self._batch:
+                await _wait_for_notify(conn, self._poll_interval)
+
+    async def _relay_batch(self, conn: AsyncConnection) -> int:
+        cur = conn.cursor(row_factory=tuple_row)
+        await cur.execute(_PENDING, {"limit": self._batch})
+        rows = await cur.fetchall()
+        if not rows:
+            self._pending_since = None
+            return 0
+        changes = [Change(seq, ChangeKind(op), pid, version) for seq, op, pid, version, _ in rows]
+        oldest: datetime = rows[0][4]
+        if self._pending_since is None:
+            self._pending_since = oldest.timestamp()
+        await self._apply(changes)
+        async with conn.transaction():
+            await conn.execute(_DONE, {"seqs": [c.seq for c in changes]})
+            await conn.execute(_RECORD, {"seq": changes[-1].seq})
+        self.relayed += len(changes)
+        self.last_error = None
+        self.last_delay_s = max(0.0, time.time() - oldest.timestamp())
+        self._pending_since = None if len(changes) < self._batch else rows[-1][4].timestamp()
+        return len(changes)
+
+
+async def _try_lock(conn: AsyncConnection) -> bool:
+    cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,))
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def _wait_for_notify(conn: AsyncConnection, seconds: float) -> None:
+    async for _ in conn.notifies(timeout=seconds, stop_after=1):
+        break
+
+
+async def oldest_pending_age(conn: AsyncConnection) -> float:
+    """Seconds since the oldest change still waiting to be relayed committed (0 when none waits)."""
+    cur = await conn.execute(_OLDEST)
+    row = await cur.fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
+
+
+class RelayHealth:
+    """Readiness detail of the relay: this process's role and how far behind the outbox is.
+
+    Relay lag delays out-of-band changes reaching caches; it does not stop the API, so it is
+    reported, not failed on.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool, runner: ChangeRelayRunner | None) -> None:
+        self._pool = pool
+        self._runner = runner
+
+    async def check(self) -> HealthStatus:
+        """Role, changes relayed by this process, and the age of the oldest pending change."""
+        details: dict[str, object] = {"role": self._runner.role if self._runner else "off"}
+        if self._runner is not None:
+            details["relayed"] = self._runner.relayed
+            details["relay_lag_s"] = round(self._runner.lag_s, 3)
+            if self._runner.last_error:
+                details["last_error"] = self._runner.last_error
+        try:
+            async with asyncio.timeout(2.0), self._pool.connection(timeout=2.0) as conn:
+                details["outbox_lag_s"] = round(await oldest_pending_age(conn), 3)
+        except Exception as error:  # a broken database is the database check's to report
+            details["lag_error"] = type(error).__name__
+        return HealthStatus("relay", True, details)

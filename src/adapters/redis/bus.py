@@ -1,0 +1,44 @@
+"""``InvalidationBus`` over Redis PUBLISH."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+from adapters.redis.breaker import CircuitBreaker
+from adapters.redis.cache import FAILURES
+from adapters.redis.messages import encode_message
+from productcore.caching import Invalidation
+
+log = logging.getLogger(__name__)
+
+_BATCH = 500
+
+
+class RedisInvalidationBus:
+    """Publishes invalidations on one channel; large batches go out as several messages."""
+
+    def __init__(self, client: Redis, channel: str, breaker: CircuitBreaker | None = None) -> None:
+        self._client = client
+        self.channel = channel
+        self._breaker = breaker or CircuitBreaker()
+
+    async def publish(self, invalidations: Sequence[Invalidation], *, flush: bool = False) -> bool:
+        """Publish; False when Redis cannot be reached (or the breaker is open)."""
+        if not self._breaker.allow():
+            return False
+        try:
+            if flush or not invalidations:
+                await self._client.publish(self.channel, encode_message(invalidations[:_BATCH], flush=flush))
+                invalidations = invalidations[_BATCH:]
+            for start in range(0, len(invalidations), _BATCH):
+                chunk = invalidations[start : start + _BATCH]
+                await self._client.publish(self.channel, encode_message(chunk, flush=False))
+        except FAILURES as error:
+            self._breaker.failure()
+            log.warning("publishing invalidations failed (%s)", type(error).__name__)
+            return False
+        self._breaker.success()
+        return True

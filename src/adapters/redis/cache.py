@@ -1,0 +1,219 @@
+"""The L2 cache in Redis: compare-and-set on version through Lua, leases, tombstones, negative entries."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from adapters.redis import scripts
+from adapters.redis.breaker import CircuitBreaker
+from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
+from productcore.errors import ServiceUnavailable
+from productcore.model import CachedProduct
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FAILURES = (RedisError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheTimes:
+    """Lifetimes, in seconds, of what the cache stores."""
+
+    ttl: float = 3600.0
+    negative_ttl: float = 5.0
+    lease_ttl: float = 1.0
+
+
+class Keys:
+    """Key names under one prefix (all keys of one deployment share it)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.generation = f"{prefix}:gen"
+        self.channel = f"{prefix}:invalidations"
+
+    def entry(self, product_id: int) -> str:
+        """The key of a product's document, tombstone or negative entry."""
+        return f"{self.prefix}:p:{product_id}"
+
+    def lease(self, product_id: int) -> str:
+        """The key of a product's fill lease."""
+        return f"{self.prefix}:l:{product_id}"
+
+
+def parse_value(value: bytes) -> CachedProduct:
+    """Split a stored ``v<version>:<body>`` value into version and body (None for a tombstone)."""
+    head, _, body = value.partition(b":")
+    return CachedProduct(int(head[1:]), body or None)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class RedisProductCache:
+    """A ``ProductCache`` in Redis; every key carries a TTL.
+
+    Reads, fills and write-through fail open behind a circuit breaker: while Redis fails,
+    lookups miss at once (the service reads PostgreSQL) and writes are dropped. The relay's
+    operations (tombstones, generations, clearing) raise ``ServiceUnavailable`` instead, so the
+    relay keeps its changes and retries.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str,
+        *,
+        times: CacheTimes | None = None,
+        breaker: CircuitBreaker | None = None,
+        stats: CacheStats | None = None,
+    ) -> None:
+        self._client = client
+        self.keys = Keys(prefix)
+        self._times = times or CacheTimes()
+        self.breaker = breaker or CircuitBreaker()
+        self._stats = stats if stats is not None else CacheStats()
+        self._lookup = client.register_script(scripts.LOOKUP)
+        self._fill = client.register_script(scripts.FILL)
+        self._fill_absent = client.register_script(scripts.FILL_ABSENT)
+        self._write = client.register_script(scripts.WRITE)
+        self._bump = client.register_script(scripts.BUMP)
+
+    async def _guarded(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
+        """Run ``operation`` unless the breaker is open; on a Redis failure, return ``fallback``."""
+        if not self.breaker.allow():
+            return fallback
+        try:
+            result = await operation()
+        except FAILURES as error:
+            self.breaker.failure()
+            self._stats.l2_errors += 1
+            log.warning("Redis cache call failed (%s); serving from PostgreSQL", type(error).__name__)
+            return fallback
+        self.breaker.success()
+        return result
+
+    async def _required(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run ``operation``; a Redis failure becomes ``ServiceUnavailable``."""
+        try:
+            result = await operation()
+        except FAILURES as error:
+            self.breaker.failure()
+            raise ServiceUnavailable(f"the cache is unavailable ({type(error).__name__})") from None
+        self.breaker.success()
+        return result
+
+    async def lookup(self, product_id: int) -> CacheLookup:
+        """One round trip: the entry, or a miss that takes the fill lease when it is free."""
+        token = secrets.token_hex(8)
+
+        async def run() -> CacheLookup:
+            reply: list[Any] = await self._lookup(
+                keys=[self.keys.entry(product_id), self.keys.lease(product_id), self.keys.generation],
+                args=[token, _ms(self._times.lease_ttl), secrets.token_hex(8), _ms(self._times.ttl)],
+            )
+            code = int(reply[0])
+            if code == 1:
+                return CacheLookup(LookupStatus.HIT, parse_value(reply[1]))
+            if code == 2:
+                return CacheLookup(LookupStatus.ABSENT)
+            if code == 3:
+                generation = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+                return CacheLookup(LookupStatus.MISS, lease=FillLease(token, generation))
+            return CacheLookup(LookupStatus.BUSY)
+
+        return await self._guarded(run, CacheLookup(LookupStatus.MISS))
+
+    async def fill(self, product_id: int, entry: CachedProduct, lease: FillLease) -> bool:
+        """Store under the lease, by compare-and-set on version."""
+        if entry.body is None:
+            return False
+
+        async def run() -> bool:
+            stored = await self._fill(
+                keys=[self.keys.entry(product_id), self.keys.lease(product_id)],
+                args=[lease.token, entry.version, entry.body or b"", _ms(self._times.ttl)],
+            )
+            return bool(stored)
+
+        return await self._guarded(run, False)
+
+    async def fill_absent(self, product_id: int, lease: FillLease) -> bool:
+        """Store a short-lived negative entry under the lease and its insert generation."""
+
+        async def run() -> bool:
+            stored = await self._fill_absent(
+                keys=[self.keys.entry(product_id), self.keys.lease(product_id), self.keys.generation],
+                args=[lease.token, lease.generation, _ms(self._times.negative_ttl)],
+            )
+            return bool(stored)
+
+        return await self._guarded(run, False)
+
+    async def written(self, product_id: int, entry: CachedProduct) -> bool:
+        """Write-through by compare-and-set; revokes the id's fill lease."""
+
+        async def run() -> bool:
+            stored = await self._write(
+                keys=[self.keys.entry(product_id), self.keys.lease(product_id)],
+                args=[entry.version, entry.body or b"", _ms(self._times.ttl)],
+            )
+            return bool(stored)
+
+        return await self._guarded(run, False)
+
+    async def tombstone(self, marks: Sequence[Invalidation]) -> None:
+        """Tombstone each id at its version (pipelined, one script call per id); revokes leases."""
+        if not marks:
+            return
+
+        async def run() -> None:
+            ttl = _ms(self._times.ttl)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for mark in marks:
+                    await self._write(
+                        keys=[self.keys.entry(mark.product_id), self.keys.lease(mark.product_id)],
+                        args=[mark.version, b"", ttl],
+                        client=pipe,
+                    )
+                await pipe.execute()
+
+        await self._required(run)
+
+    async def ids_added(self) -> None:
+        """Start a new insert generation, which makes every negative entry stale."""
+        await self._required(
+            lambda: self._client.set(self.keys.generation, secrets.token_hex(8), px=_ms(self._times.ttl))
+        )
+
+    async def clear(self) -> None:
+        """Revoke every lease and tombstone every document one version on (after a TRUNCATE)."""
+
+        async def run() -> None:
+            async for key in self._client.scan_iter(match=f"{self.keys.prefix}:l:*", count=1000):
+                await self._client.delete(key)
+            batch: list[bytes] = []
+            async for key in self._client.scan_iter(match=f"{self.keys.prefix}:p:*", count=1000):
+                batch.append(key)
+                if len(batch) == 500:
+                    await self._bump(keys=batch, args=[_ms(self._times.ttl)])
+                    batch = []
+            if batch:
+                await self._bump(keys=batch, args=[_ms(self._times.ttl)])
+
+        await self._required(run)
+
+    async def raw(self, product_id: int) -> bytes | None:
+        """The stored value of an id as it is (for inspection and tests)."""
+        value = await self._client.get(self.keys.entry(product_id))
+        return value.encode() if isinstance(value, str) else value

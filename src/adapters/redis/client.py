@@ -1,0 +1,63 @@
+"""The Redis client: opened with short timeouts, checked for an eviction policy, closed on exit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu")
+
+
+async def eviction_policy(client: Redis) -> str | None:
+    """The server's ``maxmemory-policy``, or None when it cannot be read (CONFIG may be disabled)."""
+    try:
+        reply: dict[Any, Any] = dict(await client.config_get("maxmemory-policy"))
+    except (RedisError, OSError) as error:
+        log.warning("could not read the Redis maxmemory-policy (%s)", type(error).__name__)
+        return None
+    value = reply.get("maxmemory-policy") or reply.get(b"maxmemory-policy")
+    if isinstance(value, bytes):
+        return value.decode()
+    return value if isinstance(value, str) else None
+
+
+async def warn_unless_lru(client: Redis) -> str | None:
+    """Log a warning when the server would not evict cache entries by recency or frequency."""
+    policy = await eviction_policy(client)
+    if policy is not None and policy not in EVICTING_POLICIES:
+        log.warning(
+            "Redis maxmemory-policy is %r: a full cache will %s; use allkeys-lru (or allkeys-lfu)",
+            policy,
+            "reject writes" if policy == "noeviction" else "evict by a rule that ignores use",
+        )
+    return policy
+
+
+@asynccontextmanager
+async def open_redis(url: str, *, call_timeout: float = 0.25) -> AsyncIterator[Redis]:
+    """Yield a client of ``url`` whose every call gives up after ``call_timeout`` seconds, then close it.
+
+    One retry at most: a dead server costs a request one quick failure, and the cache's circuit
+    breaker then stops sending requests its way.
+    """
+    client = Redis.from_url(
+        url,
+        socket_timeout=call_timeout,
+        socket_connect_timeout=call_timeout,
+        retry=Retry(NoBackoff(), 1),
+        client_name="productcore",
+    )
+    try:
+        await warn_unless_lru(client)
+        yield client
+    finally:
+        await client.aclose()

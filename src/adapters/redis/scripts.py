@@ -1,0 +1,95 @@
+"""Lua scripts of the L2 protocol; each runs atomically in Redis.
+
+Values: ``v<version>:<json>`` is a document, ``v<version>:`` a tombstone (refetch, and store
+only that version or newer), ``n<generation>`` a negative entry valid while the insert
+generation is unchanged. A fill needs the lease its lookup took; every write deletes the lease.
+"""
+
+# A version never moves backwards: a document or tombstone replaces a value only when its
+# version is higher, or equal and it brings the body a tombstone lacks.
+_CURRENT_VERSION = """
+local function current_version(value)
+  if not value or string.byte(value, 1) ~= 118 then return nil, false end
+  local sep = string.find(value, ':', 2, true)
+  return tonumber(string.sub(value, 2, sep - 1)), sep < #value
+end
+"""
+
+# KEYS: entry, lease, generation. ARGV: lease token, lease ms, fresh generation, generation ms.
+# Returns {1, value} hit, {2} absent, {3, generation} miss with the lease, {4} busy.
+LOOKUP = """
+local value = redis.call('GET', KEYS[1])
+if value and string.byte(value, 1) == 118 then
+  local sep = string.find(value, ':', 2, true)
+  if sep < #value then return {1, value} end
+end
+local generation = redis.call('GET', KEYS[3])
+if not generation then
+  generation = ARGV[3]
+  redis.call('SET', KEYS[3], generation, 'PX', ARGV[4])
+end
+if value and string.byte(value, 1) == 110 and string.sub(value, 2) == generation then
+  return {2}
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {3, generation}
+end
+return {4}
+"""
+
+# KEYS: entry, lease. ARGV: lease token, version, body, ttl ms. Returns 1 stored (or already
+# there), 0 refused: the lease was revoked by a write or expired, or a newer version is stored.
+FILL = (
+    _CURRENT_VERSION
+    + """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+local current, has_body = current_version(redis.call('GET', KEYS[1]))
+local version = tonumber(ARGV[2])
+if current and current > version then return 0 end
+if current == version and has_body then return 1 end
+redis.call('SET', KEYS[1], 'v' .. ARGV[2] .. ':' .. ARGV[3], 'PX', ARGV[4])
+return 1
+"""
+)
+
+# KEYS: entry, lease, generation. ARGV: lease token, generation seen, ttl ms.
+FILL_ABSENT = (
+    _CURRENT_VERSION
+    + """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+if redis.call('GET', KEYS[3]) ~= ARGV[2] then return 0 end
+local current, has_body = current_version(redis.call('GET', KEYS[1]))
+if has_body then return 0 end
+redis.call('SET', KEYS[1], 'n' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+)
+
+# KEYS: entry, lease. ARGV: version, body ('' for a tombstone), ttl ms. Revokes the lease.
+WRITE = (
+    _CURRENT_VERSION
+    + """
+redis.call('DEL', KEYS[2])
+local current, has_body = current_version(redis.call('GET', KEYS[1]))
+local version = tonumber(ARGV[1])
+if current and (current > version or (current == version and (has_body or #ARGV[2] == 0))) then
+  return 0
+end
+redis.call('SET', KEYS[1], 'v' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+)
+
+# KEYS: entries. ARGV: ttl ms. Tombstones each document one version on (the table was emptied).
+BUMP = (
+    _CURRENT_VERSION
+    + """
+for _, key in ipairs(KEYS) do
+  local current = current_version(redis.call('GET', key))
+  if current then redis.call('SET', key, 'v' .. tostring(current + 1) .. ':', 'PX', ARGV[1]) end
+end
+return #KEYS
+"""
+)

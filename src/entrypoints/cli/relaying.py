@@ -1,0 +1,28 @@
+"""``productcore relay``: the cache relay without the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+import msgspec
+
+from entrypoints.container import Application, running
+from entrypoints.settings import Settings
+
+
+async def run_relay(settings: Settings, *, report_every: float = 10.0) -> None:
+    """Run a relay candidate until cancelled, reporting its role and progress now and then."""
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    settings = msgspec.structs.replace(settings, relay_enabled=True, l1_size=0, migrate_on_start=False)
+    container = Application(settings=settings)
+    async with running(container):
+        runner = await container.gateways.relay()
+        if runner is None:
+            raise click.ClickException("the relay needs a cache (PRODUCTCORE_CACHE_ENABLED is false)")
+        while True:
+            click.echo(
+                f"relay {runner.role}: {runner.relayed} changes relayed, lag {runner.lag_s:.3f}s", err=True
+            )
+            await asyncio.sleep(report_every)

@@ -1,0 +1,91 @@
+"""Values of the cache protocol: lookups, fill leases, changes, invalidations and counters."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields
+
+import msgspec
+
+from productcore.model import CachedProduct
+
+
+class LookupStatus(enum.Enum):
+    """What the shared cache knows about one id."""
+
+    HIT = "hit"
+    """A document of the current version (as far as the cache knows)."""
+    ABSENT = "absent"
+    """The id was looked up recently and no product had it (a negative entry)."""
+    MISS = "miss"
+    """Nothing usable: no entry, a tombstone, or the cache cannot be reached."""
+    BUSY = "busy"
+    """A miss that another reader is already filling: wait for its fill."""
+
+
+class FillLease(msgspec.Struct, frozen=True):
+    """Permission to fill one id, valid until any write of that id or the lease's expiry.
+
+    ``generation`` is the cache's insert generation seen before the database read; a negative
+    entry made with it is rejected once products were inserted since.
+    """
+
+    token: str
+    generation: str
+
+
+class CacheLookup(msgspec.Struct, frozen=True):
+    """The outcome of reading the shared cache: an entry, or whether this reader may fill it."""
+
+    status: LookupStatus
+    entry: CachedProduct | None = None
+    lease: FillLease | None = None
+
+
+class ChangeKind(enum.StrEnum):
+    """Kinds of committed change the database's outbox records."""
+
+    UPDATE = "U"
+    DELETE = "D"
+    INSERT = "I"
+    TRUNCATE = "T"
+
+
+class Change(msgspec.Struct, frozen=True):
+    """One committed change: the id and the version it made (None for statement-wide changes)."""
+
+    seq: int
+    kind: ChangeKind
+    product_id: int | None = None
+    version: int = 0
+
+
+class Invalidation(msgspec.Struct, frozen=True, array_like=True):
+    """Tells near caches that ``product_id`` is now at ``version`` or later."""
+
+    product_id: int
+    version: int
+
+
+@dataclass
+class CacheStats:
+    """Counters of one process's cache traffic (exported as metrics, asserted on in tests)."""
+
+    l1_hits: int = 0
+    l1_misses: int = 0
+    l2_hits: int = 0
+    l2_negative_hits: int = 0
+    l2_misses: int = 0
+    l2_busy_waits: int = 0
+    l2_errors: int = 0
+    db_reads: int = 0
+    coalesced: int = 0
+    l1_fills_rejected: int = 0
+    l2_fills_rejected: int = 0
+    invalidations_sent: int = 0
+    invalidations_applied: int = 0
+    l1_flushes: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

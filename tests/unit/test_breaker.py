@@ -1,0 +1,57 @@
+"""The circuit breaker in front of Redis."""
+
+from __future__ import annotations
+
+from adapters.redis import CircuitBreaker
+
+
+class Clock:
+    """A settable monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_it_opens_after_consecutive_failures_and_probes_after_the_reset_time() -> None:
+    """Closed -> open after 3 failures -> one probe after the reset -> closed on success."""
+    clock = Clock()
+    breaker = CircuitBreaker(failures=3, reset_after=2.0, clock=clock)
+    for _ in range(2):
+        assert breaker.allow()
+        breaker.failure()
+    assert breaker.state == "closed"
+    breaker.failure()
+    assert breaker.state == "open"
+    assert not breaker.allow()
+    clock.now = 2.0
+    assert breaker.allow()
+    assert not breaker.allow(), "only one probe at a time"
+    breaker.success()
+    assert breaker.state == "closed"
+    assert breaker.allow()
+
+
+def test_a_failed_probe_opens_it_again() -> None:
+    """Half-open and the probe fails: open for another reset period."""
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, reset_after=1.0, clock=clock)
+    breaker.failure()
+    clock.now = 1.0
+    assert breaker.allow()
+    breaker.failure()
+    assert breaker.state == "open"
+    clock.now = 1.5
+    assert not breaker.allow()
+    assert breaker.opened == 2
+
+
+def test_a_success_resets_the_failure_count() -> None:
+    """Failures must be consecutive to open it."""
+    breaker = CircuitBreaker(failures=2)
+    breaker.failure()
+    breaker.success()
+    breaker.failure()
+    assert breaker.state == "closed"
