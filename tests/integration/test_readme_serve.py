@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import psutil
 
 
@@ -24,7 +25,10 @@ def _cmdline(process: psutil.Process) -> str:
     return " ".join(process.info["cmdline"] or [])
 
 
-def test_serve_demo_answers_with_demo_products_and_stops_its_servers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_demo_answers_with_demo_products_and_stops_its_servers(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     """With no URLs configured, serve --demo starts embedded servers, seeds, serves, and cleans up on exit."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTCORE_")}
@@ -55,7 +59,7 @@ def test_serve_demo_answers_with_demo_products_and_stops_its_servers(tmp_path: P
         server_pids = [p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in _cmdline(p)]
         assert server_pids, "no embedded server found running from the data directory"
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     time.sleep(0.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -241,8 +242,14 @@ def update(product_id: int, price: Decimal, stock: int, if_version: int | None) 
 cli.add_command(keys)
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM ends the process the orderly way Ctrl-C does, so embedded servers are stopped too."""
+    raise SystemExit(0)
+
+
 def main() -> None:
     """Console script entry point."""
+    signal.signal(signal.SIGTERM, _stop)
     cli(prog_name="productcore")
 
 
