@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 import psutil
+import pytest
 
 
 def _free_port() -> int:
