@@ -100,7 +100,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--httpx", action="store_true", help="load with httpx from this process even if wrk exists")
+    parser.add_argument(
+        "--httpx", action="store_true", help="load with httpx from this process even if wrk exists"
+    )
     args = parser.parse_args()
     if not args.database_url or not args.redis_url:
         parser.error("give --database-url and --redis-url (or PRODUCTCORE_DATABASE_URL and _REDIS_URL)")
