@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from adapters.breaker import CircuitBreaker
 from adapters.embedded import embedded_redis
 from adapters.memory import LruNearCache
 from adapters.postgres.relay import ChangeRelayRunner
 from adapters.redis import (
     CacheTimes,
-    CircuitBreaker,
     InvalidationSubscriber,
     RedisHealth,
     RedisInvalidationBus,

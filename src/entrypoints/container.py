@@ -17,6 +17,7 @@ from typing import TypeVar
 from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.breaker import CircuitBreaker
 from adapters.embedded import embedded_postgres
 from adapters.postgres import (
     PoolSettings,
@@ -103,7 +104,10 @@ class Services(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     gateways = providers.DependenciesContainer()
 
-    repository = providers.Singleton(PostgresProductRepository, pool=gateways.db_pool)
+    db_breaker = providers.Singleton(
+        CircuitBreaker, settings.provided.db_breaker_failures, settings.provided.db_breaker_reset
+    )
+    repository = providers.Singleton(PostgresProductRepository, pool=gateways.db_pool, breaker=db_breaker)
     cache_layer = gateways.cache_layer
     product_service = providers.Singleton(
         ProductService,
@@ -117,7 +121,7 @@ class Services(containers.DeclarativeContainer):
     )
     health_checks = providers.Callable(
         caching.health_checks,
-        providers.Singleton(PostgresHealth, pool=gateways.db_pool),
+        providers.Singleton(PostgresHealth, pool=gateways.db_pool, breaker=db_breaker),
         providers.Singleton(RelayHealth, pool=gateways.db_pool, runner=gateways.relay),
         cache_layer,
     )

@@ -76,8 +76,9 @@ async def test_openapi_schema_and_docs_are_served(client: AsyncTestClient) -> No
 
 
 async def test_database_outage_gives_503_quickly_and_recovers(redis_url: str) -> None:
-    """With the database stopped, reads the cache cannot answer fail fast with 503 problems; cached
-    products are still served; everything recovers when the database returns."""
+    """With the database stopped, reads the cache cannot answer get 503 problems: the first few
+    within the pool timeout, then, with the breaker open, at once; cached products are still
+    served; everything recovers when the database returns."""
     with tempfile.TemporaryDirectory(prefix="productcore-outage-") as data:
         server = embedded_postgres(Path(data) / "pg")
         url = await asyncio.to_thread(server.__enter__)
@@ -88,28 +89,54 @@ async def test_database_outage_gives_503_quickly_and_recovers(redis_url: str) ->
             cache_key_prefix=f"productcore-outage-{uuid.uuid4().hex[:8]}",
             db_pool_timeout=1.0,
             db_connect_timeout=1.0,
+            db_breaker_failures=3,
+            db_breaker_reset=1.0,
+            rate_limit_enabled=False,
         )
         async with AsyncTestClient(app=create_app(settings)) as client:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("INSERT INTO products (name, price, stock) VALUES ('Outage lamp', 5, 1)")
             assert (await client.get("/products/1")).status_code == 200
             await asyncio.to_thread(server.__exit__, None, None, None)
-            started = time.perf_counter()
-            response = await client.get("/products/2")
-            elapsed = time.perf_counter() - started
-            body = assert_problem(response, 503)
-            assert response.headers["retry-after"] == "1"
-            assert elapsed < 5, f"503 took {elapsed:.1f}s"
-            print(f"\n503 after the database stopped: {elapsed * 1000:.0f} ms; detail: {body['detail']}")
+
+            async def timed(path: str, **params: object) -> float:
+                started = time.perf_counter()
+                response = await client.get(path, params=params)
+                elapsed = time.perf_counter() - started
+                body = assert_problem(response, 503)
+                assert response.headers["retry-after"] == "1"
+                assert "Traceback" not in body["detail"]
+                return elapsed
+
+            # Until the breaker opens, each request waits for a connection (pool timeout 1 s).
+            waited = [await timed(f"/products/{n}") for n in (2, 3, 4)]
+            assert all(elapsed < 5 for elapsed in waited), waited
+            # Then: refused at once, products and pages alike.
+            fast = [await timed(f"/products/{n}") for n in range(5, 25)]
+            fast.append(await timed("/products", limit=1))
+            fast.append(await timed("/products/search", name="lamp"))
+            assert max(fast) < 0.25, f"with the breaker open a 503 took {max(fast) * 1000:.0f} ms"
+            print(
+                f"\n503 while the database is down: first {len(waited)} after "
+                f"{', '.join(f'{e * 1000:.0f}' for e in waited)} ms (pool timeout 1 s), then "
+                f"{len(fast)} with the breaker open: median {sorted(fast)[len(fast) // 2] * 1000:.1f} ms, "
+                f"max {max(fast) * 1000:.1f} ms"
+            )
             assert (await client.get("/products/1")).json()["name"] == "Outage lamp"
-            assert (await client.get("/health/ready")).status_code == 503
-            assert_problem(await client.get("/products", params={"limit": 1}), 503)
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["database"]["details"]["breaker"] in {"open", "half-open"}
             server = embedded_postgres(Path(data) / "pg")
             await asyncio.to_thread(server.__enter__)
-            deadline = time.monotonic() + 10
+            back = time.monotonic()
+            deadline = back + 10
             while (
                 status := (await client.get("/products/2")).status_code
             ) == 503 and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.05)
             assert status == 404
+            print(f"answering again {(time.monotonic() - back) * 1000:.0f} ms after the database returned")
+            assert (await client.get("/health/ready")).json()["checks"]["database"]["details"][
+                "breaker"
+            ] == "closed"
         await asyncio.to_thread(server.__exit__, None, None, None)

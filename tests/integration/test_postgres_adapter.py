@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -12,9 +13,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg_pool import AsyncConnectionPool
 
-from adapters.postgres import PostgresProductRepository, SchemaMismatch, check_schema, migrate, open_pool
+from adapters.breaker import CircuitBreaker
+from adapters.postgres import (
+    PoolSettings,
+    PostgresProductRepository,
+    SchemaMismatch,
+    check_schema,
+    migrate,
+    open_pool,
+)
 from adapters.postgres.migrations import latest_version
 from productcore import PageRequest, ProductService, SearchCriteria, Sort
+from productcore.errors import ServiceUnavailable
 from productcore.model import Total
 from tests.servers import scratch_database
 
@@ -182,3 +192,30 @@ async def test_search_equals_brute_force(
     ]
     assert [p.id for p in found.items] == expected
     assert found.total == Total(len(expected), exact=True)
+
+
+async def test_a_statement_timeout_is_a_503_but_does_not_open_the_database_breaker(own_url: str) -> None:
+    """A slow statement says nothing about the database being down: the breaker stays closed."""
+    async with open_pool(own_url, PoolSettings(min_size=1, max_size=2, statement_timeout=0.05)) as pool:
+        repository = PostgresProductRepository(pool, CircuitBreaker(failures=1, reset_after=60))
+        for _ in range(3):
+            with pytest.raises(ServiceUnavailable, match="statement timeout"):
+                async with repository._connection() as conn:
+                    await conn.execute("SELECT pg_sleep(1)")
+        assert repository.breaker.state == "closed"
+        assert await repository.get(10**12) is None
+
+
+async def test_connection_failures_open_the_database_breaker(own_url: str) -> None:
+    """Once connections fail, calls are refused at once instead of each waiting the pool timeout."""
+    async with open_pool(own_url, PoolSettings(min_size=1, max_size=1, acquire_timeout=0.3)) as pool:
+        repository = PostgresProductRepository(pool, CircuitBreaker(failures=2, reset_after=60))
+        async with pool.connection():  # the only connection is taken: every other call times out
+            for _ in range(2):
+                with pytest.raises(ServiceUnavailable, match="no database connection"):
+                    await repository.get(1)
+            assert repository.breaker.state == "open"
+            started = time.perf_counter()
+            with pytest.raises(ServiceUnavailable, match="failed just now"):
+                await repository.get(1)
+            assert time.perf_counter() - started < 0.1

@@ -1,8 +1,8 @@
-"""The circuit breaker in front of Redis."""
+"""The circuit breaker in front of Redis and PostgreSQL."""
 
 from __future__ import annotations
 
-from adapters.redis import CircuitBreaker
+from adapters.breaker import CircuitBreaker
 
 
 class Clock:
@@ -54,4 +54,19 @@ def test_a_success_resets_the_failure_count() -> None:
     breaker.failure()
     breaker.success()
     breaker.failure()
+    assert breaker.state == "closed"
+
+
+def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
+    """A cancelled probe proves nothing: the breaker stays open, and the next call may probe."""
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, reset_after=1.0, clock=clock)
+    breaker.failure()
+    clock.now = 1.0
+    assert breaker.allow()
+    assert not breaker.allow()
+    breaker.abandon()
+    assert breaker.state == "half-open"
+    assert breaker.allow()
+    breaker.success()
     assert breaker.state == "closed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -12,8 +13,11 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from adapters.breaker import CircuitBreaker
 from productcore.errors import ProductNotFound, ServiceUnavailable, VersionConflict
 from productcore.model import Cursor, PriceStock, Product, SearchCriteria, Sort, Total
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = sql.SQL("id, name, description, price, stock, version, created_at, updated_at")
 
@@ -61,20 +65,47 @@ def _cursor_key(cursor: Cursor) -> Decimal | str | int:
 
 
 class PostgresProductRepository:
-    """Products in the ``products`` table of a PostgreSQL database, through a pool."""
+    """Products in the ``products`` table of a PostgreSQL database, through a pool.
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    Behind a circuit breaker: once connections keep failing (the database is down or unreachable),
+    calls are refused with ``ServiceUnavailable`` at once instead of each waiting the pool timeout,
+    and one call at a time probes the database until it answers again. A statement that runs into
+    its timeout is refused too, but is no sign that the database is down.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool, breaker: CircuitBreaker | None = None) -> None:
         self._pool = pool
+        self.breaker = breaker or CircuitBreaker(failures=3, reset_after=1.0)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        if not self.breaker.allow():
+            raise ServiceUnavailable("the database is unavailable (connections failed just now)")
+        outcome = self.breaker.abandon
         try:
             async with self._pool.connection() as conn:
                 yield conn
         except PoolTimeout:
+            outcome = self.breaker.failure
             raise ServiceUnavailable("no database connection became available in time") from None
+        except psycopg.errors.QueryCanceled:
+            outcome = self.breaker.success
+            raise ServiceUnavailable("the database did not answer in time (statement timeout)") from None
         except psycopg.OperationalError as error:
+            outcome = self.breaker.failure
             raise ServiceUnavailable(f"the database is unavailable ({type(error).__name__})") from None
+        except Exception:
+            outcome = self.breaker.success
+            raise
+        else:
+            outcome = self.breaker.success
+        finally:
+            was_open = self.breaker.state != "closed"
+            outcome()
+            if self.breaker.state == "closed" and was_open:
+                log.warning("the database answers again; database calls resume")
+            elif self.breaker.state == "open" and not was_open:
+                log.warning("the database is unreachable; refusing database calls with 503 until it answers")
 
     async def get(self, product_id: int) -> Product | None:
         """Return the product with this id, or None."""

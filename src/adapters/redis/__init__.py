@@ -1,6 +1,5 @@
 """Redis adapter: the L2 cache, the invalidation bus and its subscriber."""
 
-from adapters.redis.breaker import CircuitBreaker
 from adapters.redis.bus import RedisInvalidationBus
 from adapters.redis.cache import CacheTimes, Keys, RedisProductCache
 from adapters.redis.client import open_redis, warn_unless_lru
@@ -9,7 +8,6 @@ from adapters.redis.subscriber import InvalidationSubscriber
 
 __all__ = [
     "CacheTimes",
-    "CircuitBreaker",
     "InvalidationSubscriber",
     "Keys",
     "RedisHealth",

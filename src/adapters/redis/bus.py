@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from adapters.redis.breaker import CircuitBreaker
+from adapters.breaker import CircuitBreaker
 from adapters.redis.cache import FAILURES
 from adapters.redis.messages import encode_message
 from productcore.caching import Invalidation

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.breaker import CircuitBreaker
 from adapters.redis import scripts
-from adapters.redis.breaker import CircuitBreaker
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
 from productcore.errors import ServiceUnavailable
 from productcore.model import CachedProduct

@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from adapters.redis.breaker import CircuitBreaker
+from adapters.breaker import CircuitBreaker
 from adapters.redis.cache import FAILURES
 from productcore.ports import HealthStatus
 

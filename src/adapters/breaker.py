@@ -1,4 +1,5 @@
-"""A small circuit breaker, so that requests skip a failing Redis instead of each waiting on it."""
+"""A small circuit breaker, so that requests skip a failing server (Redis, PostgreSQL) instead of each
+waiting on it."""
 
 from __future__ import annotations
 
@@ -56,3 +57,10 @@ class CircuitBreaker:
                 self.opened += 1
             self._opened_at = self._clock()
             self._probing = False
+
+    def abandon(self) -> None:
+        """Record a call that ended without saying whether the server works (it was cancelled).
+
+        Counts as neither success nor failure; if it was the half-open probe, the next call may probe.
+        """
+        self._probing = False
