@@ -206,15 +206,21 @@ class ProductService:
         """
         check_product_id(product_id)
         change = check_change(change)
+        # Marked before the write: if L1 forgets what it knew (a flush, a forgotten floor) while the
+        # write is under way, a newer version may have come and gone, so this one must not be kept.
+        ticket = self._near.ticket() if self._near is not None else 0
         product = await self._repository.update(product_id, change, expected_version=expected_version)
-        await self._written(product_id, CachedProduct(product.version, encode_product(product)))
+        await self._written(product_id, CachedProduct(product.version, encode_product(product)), ticket)
         return product
 
-    async def _written(self, product_id: int, entry: CachedProduct) -> None:
+    async def _written(self, product_id: int, entry: CachedProduct, ticket: int) -> None:
         """Write-through after a committed write: this process's L1, then L2, then the bus."""
+        # A load that took off before the write may return the old version: later readers
+        # must not join it (with L1, ``changed_since`` says so too; without L1 only this does).
+        self._flights.pop(product_id, None)
         if self._near is not None:
             self._near.invalidate(product_id, entry.version)
-            self._fill_near(product_id, entry, self._near.ticket())
+            self._fill_near(product_id, entry, ticket)
         if self._cache is not None:
             await self._cache.written(product_id, entry)
         if self._bus is not None and await self._bus.publish([Invalidation(product_id, entry.version)]):

@@ -219,3 +219,18 @@ async def test_connection_failures_open_the_database_breaker(own_url: str) -> No
             with pytest.raises(ServiceUnavailable, match="failed just now"):
                 await repository.get(1)
             assert time.perf_counter() - started < 0.1
+
+
+def test_product_ids_are_permanent(own_url: str) -> None:
+    """Moving a row to another id (which an identity column allows) is refused: caches and clients
+    hold on to ids, and the change outbox matches rows by id."""
+    with psycopg.connect(own_url, autocommit=True) as conn:
+        (product_id,) = conn.execute(
+            "INSERT INTO products (name, price, stock) VALUES ('Fixed id', 1, 1) RETURNING id"
+        ).fetchone()
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="ids are permanent"):
+            conn.execute("UPDATE products SET id = DEFAULT, price = 2 WHERE id = %s", (product_id,))
+        row = conn.execute("SELECT price, version FROM products WHERE id = %s", (product_id,)).fetchone()
+        assert row == (Decimal("1.00"), 1)
+        conn.execute("UPDATE products SET price = 3 WHERE id = %s", (product_id,))
+        assert conn.execute("SELECT version FROM products WHERE id = %s", (product_id,)).fetchone() == (2,)

@@ -180,3 +180,60 @@ async def test_without_a_shared_cache_reads_and_writes_still_work() -> None:
     assert (await service.get_document(product.id)).version == 1
     await service.update(product.id, PriceStock(Decimal("98.00"), 1))
     assert (await service.get_document(product.id)).version == 2
+
+
+class PausedWrites(Repository):
+    """The repository, pausing each update after it committed and before the service sees it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.committed = asyncio.Event()
+        self.resume = asyncio.Event()
+
+    async def update(
+        self, product_id: int, change: PriceStock, *, expected_version: int | None = None
+    ) -> Product:
+        """Commit, then wait."""
+        product = await super().update(product_id, change, expected_version=expected_version)
+        self.committed.set()
+        await self.resume.wait()
+        return product
+
+
+async def test_a_write_does_not_fill_l1_if_l1_forgot_what_came_after_it() -> None:
+    """API write commits v2; an SQL write makes v3 and its invalidation arrives; L1 then forgets
+    that floor (here: a flush) before the API write's coroutine resumes: v2 must not enter L1."""
+    repository = PausedWrites()
+    product = repository.add("Lamp", Decimal("10.00"), 3)
+    near = LruNearCache(100, 30)
+    service = ProductService(repository, near=near)
+    write = asyncio.create_task(service.update(product.id, PriceStock(Decimal("11.00"), 1)))
+    await repository.committed.wait()
+    repository.resume.set()
+    repository.committed.clear()
+    newer = await InMemoryProductRepository.update(
+        repository, product.id, PriceStock(Decimal("12.00"), 1), expected_version=None
+    )
+    near.invalidate(product.id, newer.version)
+    near.flush()
+    assert (await write).version == 2
+    cached = near.peek(product.id)
+    assert cached is None or cached.version >= newer.version
+    assert (await service.get(product.id)).version == newer.version
+
+
+async def test_without_l1_a_read_after_a_write_does_not_join_a_load_from_before_it() -> None:
+    """No L1 to track invalidations: a read that starts after the write returned must still not
+    be handed the older version a load already in flight is bringing back."""
+    world = World()
+    product = world.add()
+    service = ProductService(world.repository, world.shared, lease_wait=1.0)
+    gate = world.repository.gate = asyncio.Event()
+    early = asyncio.create_task(service.get_document(product.id))
+    await world.repository.read_done.wait()  # the load read version 1 and is held
+    world.repository.gate = None
+    written = await service.update(product.id, PriceStock(Decimal("13.00"), 2))
+    late = await service.get_document(product.id)
+    assert late.version == written.version == 2
+    gate.set()
+    assert (await early).version == 1

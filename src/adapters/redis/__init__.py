@@ -2,7 +2,7 @@
 
 from adapters.redis.bus import RedisInvalidationBus
 from adapters.redis.cache import CacheTimes, Keys, RedisProductCache
-from adapters.redis.client import open_redis, warn_unless_lru
+from adapters.redis.client import open_redis, warn_if_persistent, warn_unless_lru
 from adapters.redis.health import RedisHealth
 from adapters.redis.subscriber import InvalidationSubscriber
 
@@ -14,5 +14,6 @@ __all__ = [
     "RedisInvalidationBus",
     "RedisProductCache",
     "open_redis",
+    "warn_if_persistent",
     "warn_unless_lru",
 ]

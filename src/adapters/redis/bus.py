@@ -40,5 +40,8 @@ class RedisInvalidationBus:
             self._breaker.failure()
             log.warning("publishing invalidations failed (%s)", type(error).__name__)
             return False
+        except BaseException:  # cancelled: no verdict on Redis, but a probe must not stay in flight
+            self._breaker.abandon()
+            raise
         self._breaker.success()
         return True

@@ -100,6 +100,9 @@ class RedisProductCache:
             self._stats.l2_errors += 1
             log.warning("Redis cache call failed (%s); serving from PostgreSQL", type(error).__name__)
             return fallback
+        except BaseException:  # cancelled: no verdict on Redis, but a probe must not stay in flight
+            self.breaker.abandon()
+            raise
         self.breaker.success()
         return result
 
@@ -110,6 +113,9 @@ class RedisProductCache:
         except FAILURES as error:
             self.breaker.failure()
             raise ServiceUnavailable(f"the cache is unavailable ({type(error).__name__})") from None
+        except BaseException:
+            self.breaker.abandon()
+            raise
         self.breaker.success()
         return result
 

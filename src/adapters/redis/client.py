@@ -1,4 +1,4 @@
-"""The Redis client: opened with short timeouts, checked for an eviction policy, closed on exit."""
+"""The Redis client: opened with short timeouts, checked for eviction and persistence, closed on exit."""
 
 from __future__ import annotations
 
@@ -17,17 +17,42 @@ log = logging.getLogger(__name__)
 EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu")
 
 
-async def eviction_policy(client: Redis) -> str | None:
-    """The server's ``maxmemory-policy``, or None when it cannot be read (CONFIG may be disabled)."""
+async def _config(client: Redis, name: str) -> str | None:
+    """One server setting, or None when it cannot be read (CONFIG may be disabled)."""
     try:
-        reply: dict[Any, Any] = dict(await client.config_get("maxmemory-policy"))
+        reply: dict[Any, Any] = dict(await client.config_get(name))
     except (RedisError, OSError) as error:
-        log.warning("could not read the Redis maxmemory-policy (%s)", type(error).__name__)
+        log.warning("could not read the Redis setting %s (%s)", name, type(error).__name__)
         return None
-    value = reply.get("maxmemory-policy") or reply.get(b"maxmemory-policy")
+    value = reply.get(name, reply.get(name.encode()))
     if isinstance(value, bytes):
         return value.decode()
     return value if isinstance(value, str) else None
+
+
+async def eviction_policy(client: Redis) -> str | None:
+    """The server's ``maxmemory-policy``, or None when it cannot be read."""
+    return await _config(client, "maxmemory-policy")
+
+
+async def warn_if_persistent(client: Redis) -> bool:
+    """Log a warning when the server saves to disk; True when it does.
+
+    A Redis that reloads a snapshot after a restart brings back cache entries older than what
+    PostgreSQL and every writer have since seen, and nothing invalidates them (the changes were
+    relayed long ago): they would be served until their TTL. A cache's Redis must start empty.
+    """
+    save, appendonly = await _config(client, "save"), await _config(client, "appendonly")
+    persistent = bool(save and save.strip()) or appendonly == "yes"
+    if persistent:
+        log.warning(
+            "Redis persists to disk (save %r, appendonly %r): after a restart it would reload cache "
+            "entries older than the database and serve them until their TTL; run the cache's Redis "
+            'with save "" and appendonly no',
+            save,
+            appendonly,
+        )
+    return persistent
 
 
 async def warn_unless_lru(client: Redis) -> str | None:
@@ -58,6 +83,7 @@ async def open_redis(url: str, *, call_timeout: float = 0.25) -> AsyncIterator[R
     )
     try:
         await warn_unless_lru(client)
+        await warn_if_persistent(client)
         yield client
     finally:
         await client.aclose()

