@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
 
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
-from productcore.errors import ProductNotFound
+from productcore.errors import ProductNotFound, VersionConflict
 from productcore.model import (
     CachedProduct,
     Page,
@@ -26,6 +27,8 @@ from productcore.validation import check_change, check_criteria, check_page_requ
 _product_decoder = msgspec.json.Decoder(Product)
 
 EXACT_COUNT_LIMIT = 1_000
+CONDITION_ATTEMPTS = 5
+"""Writes ``update_if`` tries while concurrent writers keep moving the version under it."""
 
 
 class _Flight(NamedTuple):
@@ -225,6 +228,41 @@ class ProductService:
             await self._cache.written(product_id, entry)
         if self._bus is not None and await self._bus.publish([Invalidation(product_id, entry.version)]):
             self.stats.invalidations_sent += 1
+
+    async def update_if(
+        self, product_id: int, change: PriceStock, condition: Callable[[int], bool]
+    ) -> Product:
+        """Set price and stock only if ``condition`` holds for the version stored now.
+
+        The version is read from the repository (never a cache), and the write is conditional on
+        exactly that version, so a concurrent change cannot slip in between the check and the
+        write: the check is then made again against the newer version.
+
+        Args:
+            product_id: The product to change.
+            change: The new price and stock.
+            condition: Whether a write may happen on top of a given current version.
+
+        Raises:
+            ProductNotFound: no product has this id.
+            VersionConflict: ``condition`` does not hold for the current version (or concurrent
+                writers kept changing it for ``CONDITION_ATTEMPTS`` tries).
+            InvalidInput: the id, price or stock is out of range.
+        """
+        check_product_id(product_id)
+        change = check_change(change)
+        current = await self._repository.get(product_id)
+        if current is None:
+            raise ProductNotFound(product_id)
+        version = current.version
+        for _ in range(CONDITION_ATTEMPTS):
+            if not condition(version):
+                break
+            try:
+                return await self.update(product_id, change, expected_version=version)
+            except VersionConflict as conflict:
+                version = conflict.current
+        raise VersionConflict(product_id, version, version)
 
     async def _page(self, criteria: SearchCriteria | None, request: PageRequest) -> Page:
         limit, cursor = request.limit, request.cursor

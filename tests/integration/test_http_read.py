@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from psycopg_pool import AsyncConnectionPool
@@ -80,6 +81,70 @@ async def test_if_none_match_with_current_etag_gives_304(
         assert response.content == b"" and response.headers["etag"] == '"1"'
     response = await client.get(url, headers={"If-None-Match": '"0"'})
     assert response.status_code == 200 and response.json()["id"] == product.id
+
+
+async def test_304_carries_the_cache_headers_of_the_200(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """A 304 repeats the 200's ETag and Cache-Control (RFC 9110 §15.4.5), so caches keep revalidating."""
+    product = await new_product()
+    url = f"/products/{product.id}"
+    full = await client.get(url)
+    revalidated = await client.get(url, headers={"If-None-Match": full.headers["etag"]})
+    assert revalidated.status_code == 304
+    for name in ("etag", "cache-control", "vary", "expires", "content-location"):
+        assert revalidated.headers.get(name) == full.headers.get(name), name
+    assert revalidated.headers["cache-control"] == "no-cache"
+
+
+_UNCHANGING = ("x-request-id", "ratelimit", "date")
+"""Headers that differ between any two responses, HEAD or not."""
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in _UNCHANGING}
+
+
+async def test_head_answers_as_get_without_a_body(client: AsyncTestClient, new_product: NewProduct) -> None:
+    """HEAD works wherever GET does, with the GET's status and headers (length included) and no body."""
+    product = await new_product()
+    paths = [
+        f"/products/{product.id}",
+        "/products?limit=2&sort=-id",
+        f"/products/search?name={product.name.split()[-1]}",
+        "/health/live",
+        "/products/999999999",
+        "/products/abc",
+    ]
+    for path in paths:
+        get = await client.get(path)
+        head = await client.head(path)
+        assert head.status_code == get.status_code, path
+        assert head.content == b"", path
+        assert _headers(head) == _headers(get), path
+        assert int(head.headers["content-length"]) == len(get.content), path
+    conditional = await client.head(f"/products/{product.id}", headers={"If-None-Match": '"1"'})
+    assert conditional.status_code == 304 and conditional.headers["etag"] == '"1"'
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/products/1", "GET, HEAD, PUT, OPTIONS"),
+        ("/products", "GET, HEAD, OPTIONS"),
+        ("/products/search", "GET, HEAD, OPTIONS"),
+        ("/health/live", "GET, HEAD, OPTIONS"),
+    ],
+)
+async def test_options_and_405_name_every_method_of_the_path(
+    client: AsyncTestClient, path: str, methods: str
+) -> None:
+    """OPTIONS and a 405 on the same path give the same, complete Allow, HEAD included."""
+    options = await client.options(path)
+    assert options.status_code == 204 and options.headers["allow"] == methods
+    refused = await client.request("DELETE", path)
+    assert_problem(refused, 405)
+    assert refused.headers["allow"] == methods
 
 
 async def test_malformed_if_none_match_is_a_400_problem(

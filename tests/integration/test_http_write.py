@@ -128,11 +128,13 @@ async def test_if_match_with_current_version_writes(client: AsyncTestClient, new
     assert star.status_code == 200 and star.json()["version"] == 3
 
 
-@pytest.mark.parametrize("header", ['"1"', 'W/"2"', '"abc"', '"99999999999999999999999"'])
+@pytest.mark.parametrize(
+    "header", ['"1"', 'W/"2"', '"abc"', '"99999999999999999999999"', '"02"', '"1", W/"2"', '"+2", "2.0"']
+)
 async def test_if_match_with_another_version_is_412_with_the_current_version(
     client: AsyncTestClient, new_product: NewProduct, header: str
 ) -> None:
-    """A stale or foreign ETag fails with 412, the current version in body and ETag, and no write."""
+    """A stale, weak, foreign or not exactly equal ETag (strong comparison) fails with 412 and no write."""
     product = await new_product(price="10.00")
     await client.put(f"/products/{product.id}", json={"price": "11.00", "stock": 1})
     response = await client.put(
@@ -143,17 +145,85 @@ async def test_if_match_with_another_version_is_412_with_the_current_version(
     assert (await client.get(f"/products/{product.id}")).json()["price"] == "11.00"
 
 
-@pytest.mark.parametrize("header", ["1", '"1", "2"', "garbage"])
+@pytest.mark.parametrize("header", ["1", "garbage", '"1" "2"', ",", "W/1", '"1", *'])
 async def test_malformed_if_match_is_400(
     client: AsyncTestClient, new_product: NewProduct, header: str
 ) -> None:
-    """An If-Match that is not one entity tag is rejected."""
+    """An If-Match that is neither * nor a list of entity tags is rejected."""
     product = await new_product()
     response = await client.put(
         f"/products/{product.id}", json={"price": "1.00", "stock": 1}, headers={"If-Match": header}
     )
     assert_problem(response, 400, "If-Match")
     assert await _version(client, product.id) == 1
+
+
+@pytest.mark.parametrize("header", ['"2", "1"', '"1", "2"', 'W/"1", "7", "1"', '"1",,"9"'])
+async def test_if_match_list_writes_when_any_tag_is_current(
+    client: AsyncTestClient, new_product: NewProduct, header: str
+) -> None:
+    """An If-Match list succeeds when one of its strong tags is the current version."""
+    product = await new_product()
+    response = await client.put(
+        f"/products/{product.id}", json={"price": "2.00", "stock": 2}, headers={"If-Match": header}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["etag"] == '"2"' and response.json()["price"] == "2.00"
+
+
+async def test_if_match_list_without_the_current_version_is_412(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """An If-Match list naming only other versions fails with the current version and writes nothing."""
+    product = await new_product(price="10.00")
+    response = await client.put(
+        f"/products/{product.id}", json={"price": "2.00", "stock": 2}, headers={"If-Match": '"3", "4"'}
+    )
+    body = assert_problem(response, 412)
+    assert body["current_version"] == 1
+    assert await _version(client, product.id) == 1
+
+
+@pytest.mark.parametrize("header", ["*", '"1"', 'W/"1"', '"5", "1"'])
+async def test_if_none_match_naming_the_product_is_412_and_writes_nothing(
+    client: AsyncTestClient, new_product: NewProduct, header: str
+) -> None:
+    """If-None-Match * (the product exists) or with its current ETag (weak comparison) makes a PUT 412."""
+    product = await new_product(price="10.00")
+    response = await client.put(
+        f"/products/{product.id}", json={"price": "2.00", "stock": 2}, headers={"If-None-Match": header}
+    )
+    body = assert_problem(response, 412)
+    assert body["current_version"] == 1 and response.headers["etag"] == '"1"'
+    stored = (await client.get(f"/products/{product.id}")).json()
+    assert (stored["version"], stored["price"]) == (1, "10.00")
+
+
+async def test_if_none_match_with_other_versions_lets_the_write_through(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """If-None-Match naming only other versions holds, alone or together with a matching If-Match."""
+    product = await new_product()
+    url = f"/products/{product.id}"
+    alone = await client.put(url, json={"price": "2.00", "stock": 2}, headers={"If-None-Match": '"7", "01"'})
+    assert alone.status_code == 200 and alone.json()["version"] == 2
+    both = await client.put(
+        url, json={"price": "3.00", "stock": 3}, headers={"If-Match": '"2"', "If-None-Match": '"1"'}
+    )
+    assert both.status_code == 200 and both.json()["version"] == 3
+    clash = await client.put(
+        url, json={"price": "4.00", "stock": 4}, headers={"If-Match": '"3"', "If-None-Match": '"3"'}
+    )
+    assert_problem(clash, 412)
+    assert await _version(client, product.id) == 3
+
+
+async def test_if_none_match_on_an_unknown_product_is_404(client: AsyncTestClient) -> None:
+    """A PUT does not create products, so If-None-Match: * on an unknown id is 404, not a write."""
+    response = await client.put(
+        "/products/999999999", json={"price": "1.00", "stock": 1}, headers={"If-None-Match": "*"}
+    )
+    assert_problem(response, 404)
 
 
 @pytest.fixture(name="strict_client", scope="module")
@@ -177,6 +247,19 @@ async def test_required_if_match_missing_is_428(
         f"/products/{product.id}", json={"price": "1.00", "stock": 1}, headers={"If-Match": '"1"'}
     )
     assert ok.status_code == 200
+
+
+async def test_required_if_match_refuses_a_star(
+    strict_client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """With PRODUCTCORE_REQUIRE_IF_MATCH, If-Match: * names no version: 428 saying so, and no write."""
+    product = await new_product()
+    response = await strict_client.put(
+        f"/products/{product.id}", json={"price": "1.00", "stock": 1}, headers={"If-Match": "*"}
+    )
+    body = assert_problem(response, 428)
+    assert "If-Match: *" in body["detail"]
+    assert await _version(strict_client, product.id) == 1
 
 
 async def test_out_of_band_sql_update_bumps_the_version(

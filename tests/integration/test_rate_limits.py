@@ -161,6 +161,37 @@ async def test_operational_endpoints_spend_no_budget(
     assert statuses == [200, 200, 429]
 
 
+async def test_unrouted_requests_and_head_are_charged(settings: Settings, redis_url: str) -> None:
+    """404s and 405s under /products spend budgets and carry RateLimit fields like any other request."""
+    custom = limited(settings, redis_url, rate_limit_read="3/minute", rate_limit_write="2/minute")
+    async with app_client(custom) as client:
+        reads = [
+            await client.get("/products/1/x"),
+            await client.head("/products/1/x"),
+            await client.options("/products/1"),
+            await client.get("/products/1/x"),
+        ]
+        writes = [
+            await client.request("DELETE", "/products/1"),
+            await client.post("/products/1/x"),
+            await client.request("DELETE", "/products/1"),
+        ]
+    assert [r.status_code for r in reads] == [404, 404, 204, 429]
+    assert [remaining(r)[:2] for r in reads[:3]] == [("read", 2), ("read", 1), ("read", 0)]
+    assert_rate_limited(reads[3], "read", 3)
+    assert [r.status_code for r in writes] == [405, 404, 429]
+    assert [remaining(r)[:2] for r in writes[:2]] == [("write", 1), ("write", 0)]
+    assert writes[0].headers["allow"] == "GET, HEAD, PUT, OPTIONS"
+
+
+async def test_unrouted_requests_are_not_asked_for_a_key(settings: Settings, redis_url: str) -> None:
+    """Keys are checked once a request is routed: a keyless DELETE is 405, a keyless POST elsewhere 404."""
+    async with app_client(limited(settings, redis_url, require_key_for_reads=True)) as client:
+        assert (await client.request("DELETE", "/products/1")).status_code == 405
+        assert (await client.post("/products/1/x")).status_code == 404
+        assert (await client.get("/products/1")).status_code == 401
+
+
 async def test_rate_limiting_can_be_turned_off(settings: Settings, new_product: NewProduct) -> None:
     """With PRODUCTCORE_RATE_LIMIT_ENABLED=false nothing is counted and no RateLimit fields are sent."""
     product = await new_product()

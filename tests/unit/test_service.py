@@ -18,7 +18,7 @@ from productcore import (
     Sort,
     VersionConflict,
 )
-from productcore.model import CachedProduct
+from productcore.model import CachedProduct, Product
 
 
 @pytest.fixture(name="repository")
@@ -189,3 +189,29 @@ async def test_reads_fill_the_cache_and_writes_replace_the_entry(
     assert entry is not None and entry.version == 2
     assert b'"price":"3.00"' in (entry.body or b"")
     assert (await service.get(1)).price == Decimal("3.00")
+
+
+class _RacedRepository(InMemoryProductRepository):
+    """A repository where another writer changes product 1 just before the first conditional write."""
+
+    raced = False
+
+    async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
+        if expected_version is not None and not self.raced:
+            self.raced = True
+            await super().update(product_id, PriceStock(Decimal("7.77"), 7), expected_version=None)
+        return await super().update(product_id, change, expected_version=expected_version)
+
+
+async def test_update_if_checks_again_when_the_version_moves_under_it() -> None:
+    """update_if writes only on a version its condition was checked against, even under a race."""
+    repository = _RacedRepository()
+    repository.add_many([("Kettle", Decimal("1.00"), 1)])
+    service = ProductService(repository)
+    with pytest.raises(VersionConflict) as caught:
+        await service.update_if(1, PriceStock(Decimal("2.00"), 2), lambda version: version == 1)
+    assert caught.value.current == 2
+    stored = await repository.get(1)
+    assert stored is not None and stored.price == Decimal("7.77")
+    updated = await service.update_if(1, PriceStock(Decimal("3.00"), 3), lambda version: version != 1)
+    assert (updated.version, updated.price) == (3, Decimal("3.00"))

@@ -8,7 +8,7 @@ from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 from entrypoints.apikeys import KeyRing
 from entrypoints.http import ratelimit
 from entrypoints.http.client_address import parse_networks
-from entrypoints.http.gate import LIMITER_STATE_KEY, AccessGate
+from entrypoints.http.gate import LIMITER_STATE_KEY, AccessGate, KeyCheck
 from entrypoints.http.input_limits import InputLimits
 from entrypoints.settings import Settings
 
@@ -46,11 +46,19 @@ RATE_LIMIT_HEADERS = [
 
 
 def access_gate(settings: Settings) -> AccessGate:
-    """The gate for this configuration: API keys, read/write budgets and trusted proxies."""
+    """The gate for this configuration: read/write budgets, keyed by API key or client address."""
     return AccessGate(
         keys=KeyRing.from_config(settings.api_keys),
         policies=ratelimit.policies(settings),
         trusted_proxies=parse_networks(settings.trusted_proxies),
+        exclude=OPERATIONAL_PATHS,
+    )
+
+
+def key_check(settings: Settings) -> KeyCheck:
+    """The API key check for this configuration (writes always, reads when configured)."""
+    return KeyCheck(
+        keys=KeyRing.from_config(settings.api_keys),
         reads_need_key=settings.require_key_for_reads,
         exclude=OPERATIONAL_PATHS,
     )

@@ -21,8 +21,10 @@ from entrypoints.http.access import (
     SECURITY_SCHEMES,
     access_gate,
     input_limits,
+    key_check,
 )
 from entrypoints.http.health import HealthController
+from entrypoints.http.methods import MethodSemantics, route_methods
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.products import ProductController
 from entrypoints.http.request_id import add_request_id
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
-        middleware=[prometheus.middleware, access_gate(settings), input_limits(settings)],
+        middleware=[prometheus.middleware, key_check(settings), input_limits(settings)],
         request_max_body_size=settings.max_body_bytes,
         before_send=[add_request_id],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
@@ -81,4 +83,6 @@ def create_app(settings: Settings | None = None, container: Application | None =
         ),
     )
     close_objects(app.openapi_schema, PriceStockIn)
+    # Outside routing, so that HEAD reaches the GET handlers and unrouted requests (404, 405) are charged.
+    app.asgi_handler = MethodSemantics(access_gate(settings)(app.asgi_handler), route_methods(app))
     return app

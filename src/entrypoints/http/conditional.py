@@ -1,15 +1,18 @@
-"""Entity tags from product versions, and the ``If-None-Match`` / ``If-Match`` headers that use them."""
+"""Entity tags from product versions, and the ``If-Match`` / ``If-None-Match`` preconditions that use them."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from litestar.exceptions import HTTPException
 
 from productcore.errors import FieldError, InvalidInput
 
-_ETAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
-
+# One list element (RFC 9110 §8.8.3 entity-tag), followed by a comma or the end; empty elements are allowed.
+_ELEMENT = re.compile(r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*)?(?:,|$)')
+_VERSION = re.compile(r"[1-9][0-9]{0,17}")
+_NOT_TAGS = '{!r} is not "*" or a list of entity tags such as "3"'
 
 NEVER_MATCHES = -1
 """A version no product has: asking for it makes a conditional write fail with the current version."""
@@ -20,46 +23,104 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _tags(header: str, name: str) -> list[tuple[bool, str]] | None:
-    """Parse a list of entity tags into (weak, opaque) pairs; None for ``*``."""
-    if header.strip() == "*":
+@dataclass(frozen=True, slots=True)
+class EntityTag:
+    """One entity tag of a request header: its opaque string and whether it is weak."""
+
+    opaque: str
+    weak: bool
+
+    def version(self) -> int | None:
+        """The product version this tag is the strong ETag of, or None (weak, or no ETag we send)."""
+        return int(self.opaque) if not self.weak and _VERSION.fullmatch(self.opaque) else None
+
+
+ANY = "*"
+
+
+def _parse(header: str | None, name: str) -> tuple[EntityTag, ...] | str | None:
+    """``None`` when absent, ``ANY`` for ``*``, else the listed tags.
+
+    Raises:
+        InvalidInput: the header is neither ``*`` nor a list of entity tags.
+    """
+    if header is None or not header.strip(" \t"):
         return None
-    tags = []
-    for part in header.split(","):
-        match = _ETAG.fullmatch(part)
-        if match is None:
-            raise InvalidInput([FieldError(name, f'{part.strip()!r} is not an entity tag such as "3"')])
-        tags.append((match[1] is not None, match[2]))
-    return tags
+    if header.strip(" \t") == ANY:
+        return ANY
+    tags: list[EntityTag] = []
+    position = 0
+    while position < len(header):
+        match = _ELEMENT.match(header, position)
+        if match is None or match.end() == position:
+            raise InvalidInput(
+                [FieldError(name, f'{header!r} is not "*" or a list of entity tags such as "3"')]
+            )
+        if match[2] is not None:
+            tags.append(EntityTag(match[2], match[1] is not None))
+        position = match.end()
+    if not tags:
+        raise InvalidInput([FieldError(name, _NOT_TAGS.format(header))])
+    return tuple(tags)
 
 
 def matches_none(header: str | None, version: int) -> bool:
     """True when ``If-None-Match`` names the current version (weak comparison) or is ``*``."""
-    if not header:
+    tags = _parse(header, "If-None-Match")
+    if tags is None:
         return False
-    tags = _tags(header, "If-None-Match")
-    return tags is None or any(opaque == str(version) for _, opaque in tags)
+    return isinstance(tags, str) or any(tag.opaque == str(version) for tag in tags)
 
 
-def expected_version(header: str | None, *, required: bool) -> int | None:
-    """The version a write must find, from ``If-Match``; None means unconditional (or ``*``).
+@dataclass(frozen=True, slots=True)
+class WritePreconditions:
+    """The ``If-Match`` and ``If-None-Match`` of a write (RFC 9110 §13.1.1, §13.1.2).
 
-    Raises:
-        HTTPException: 428 when ``required`` and the header is missing.
-        InvalidInput: the header is not one entity tag.
+    ``If-Match`` uses strong comparison: only ``"<version>"`` exactly matches (not ``W/"4"``, not
+    ``"04"``). ``If-None-Match`` uses weak comparison; ``*`` there means "only if the product does not
+    exist", which never holds for a write here, since ``PUT`` does not create products.
     """
-    if not header:
-        if required:
+
+    if_match: tuple[EntityTag, ...] | str | None
+    if_none_match: tuple[EntityTag, ...] | str | None
+
+    @classmethod
+    def parse(
+        cls, if_match: str | None, if_none_match: str | None, *, require_if_match: bool
+    ) -> WritePreconditions:
+        """Read both headers.
+
+        Raises:
+            HTTPException: 428 when ``require_if_match`` and ``If-Match`` names no version (missing or ``*``).
+            InvalidInput: a header is not ``*`` or a list of entity tags.
+        """
+        parsed = cls(_parse(if_match, "If-Match"), _parse(if_none_match, "If-None-Match"))
+        if require_if_match and (parsed.if_match is None or parsed.if_match == ANY):
+            sent = "no If-Match" if parsed.if_match is None else "If-Match: * (which names no version)"
             raise HTTPException(
                 status_code=428,
-                detail='this server requires If-Match on writes: send the ETag you read, e.g. If-Match: "3"',
+                detail=f"this server requires If-Match with the ETag you read on writes, and the request "
+                f'has {sent}: send e.g. If-Match: "3"',
             )
-        return None
-    tags = _tags(header, "If-Match")
-    if tags is None:
-        return None
-    if len(tags) != 1:
-        raise InvalidInput([FieldError("If-Match", 'must be one entity tag from an ETag, e.g. "3"')])
-    weak, opaque = tags[0]
-    # A weak or foreign tag never matches under strong comparison: the write must fail with 412.
-    return int(opaque) if not weak and opaque.isdigit() and len(opaque) < 19 else NEVER_MATCHES
+        return parsed
+
+    @property
+    def unconditional(self) -> bool:
+        """No precondition but, at most, ``If-Match: *`` (the product exists, which a write needs anyway)."""
+        return self.if_none_match is None and (self.if_match is None or self.if_match == ANY)
+
+    def candidates(self) -> list[int]:
+        """The versions ``If-Match`` names (strong tags of versions), in the order sent."""
+        if not isinstance(self.if_match, tuple):
+            return []
+        return list(dict.fromkeys(v for tag in self.if_match if (v := tag.version()) is not None))
+
+    def hold(self, version: int) -> bool:
+        """Whether both preconditions are true when the product is at ``version``."""
+        if isinstance(self.if_match, tuple) and version not in self.candidates():
+            return False
+        if self.if_none_match == ANY:
+            return False
+        if isinstance(self.if_none_match, tuple):
+            return all(tag.opaque != str(version) for tag in self.if_none_match)
+        return True

@@ -194,8 +194,8 @@ def internal_problem(error: Exception) -> ApiProblem:
 _DESCRIPTIONS = {
     400: "Invalid request: see `errors` for each bad field",
     404: "No product has this id",
-    412: "If-Match does not name the current version (`current_version` does)",
-    428: "This server requires If-Match on writes",
+    412: "If-Match does not name the current version, or If-None-Match does (`current_version` is it)",
+    428: "This server requires If-Match with an ETag (not `*`) on writes",
     503: "The database cannot be reached right now; retry after Retry-After seconds",
     401: "No API key, or one this server does not know: send `Authorization: Bearer <key>`",
     403: "The API key lacks the scope this operation needs",

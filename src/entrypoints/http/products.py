@@ -13,12 +13,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 
 from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
-from entrypoints.http.conditional import etag, expected_version, matches_none
+from entrypoints.http.conditional import NEVER_MATCHES, WritePreconditions, etag, matches_none
 from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
 from entrypoints.http.schemas import PRICE_PATTERN, PageLinks, PriceStockIn, ProductOut, ProductPage
 from productcore.model import (
     Page,
     PageRequest,
+    PriceStock,
+    Product,
     ProductDocument,
     SearchCriteria,
     Sort,
@@ -69,12 +71,17 @@ def product_body() -> ResponseSpec:
     return ResponseSpec(data_container=ProductOut, description="The product; its ETag is the version")
 
 
+def _cache_headers(version: int) -> dict[str, str]:
+    """What a 200 and a 304 of one product both carry (RFC 9110 §15.4.5)."""
+    return {"ETag": etag(version), "Cache-Control": "no-cache"}
+
+
 def _document_response(document: ProductDocument, status_code: int = 200) -> Response[bytes]:
     return Response(
         content=document.body,
         media_type="application/json",
         status_code=status_code,
-        headers={"ETag": etag(document.version), "Cache-Control": "no-cache"},
+        headers=_cache_headers(document.version),
     )
 
 
@@ -174,7 +181,7 @@ class ProductController(Controller):
         """Return one product; ``If-None-Match`` with its current ETag gives 304 Not Modified."""
         document = await service.get_document(product_id)
         if matches_none(request.headers.get("if-none-match"), document.version):
-            return Response(content=b"", status_code=304, headers={"ETag": etag(document.version)})
+            return Response(content=b"", status_code=304, headers=_cache_headers(document.version))
         return _document_response(document)
 
     @put(
@@ -191,10 +198,25 @@ class ProductController(Controller):
         product_id: ProductId,
         data: JSONBody[PriceStockIn],
     ) -> Response[bytes]:
-        """Set a product's price and stock; ``If-Match`` makes the write conditional on the version."""
-        expected = expected_version(
-            request.headers.get("if-match"), required=request.app.state.settings.require_if_match
+        """Set a product's price and stock; ``If-Match`` / ``If-None-Match`` make the write conditional."""
+        preconditions = WritePreconditions.parse(
+            request.headers.get("if-match"),
+            request.headers.get("if-none-match"),
+            require_if_match=request.app.state.settings.require_if_match,
         )
         change = data.change(await request.body())
-        product = await service.update(product_id, change, expected_version=expected)
+        product = await _write(service, product_id, change, preconditions)
         return _document_response(ProductDocument(product.version, encode_product(product)))
+
+
+async def _write(
+    service: ProductService, product_id: int, change: PriceStock, preconditions: WritePreconditions
+) -> Product:
+    """One conditional ``UPDATE`` when ``If-Match`` names at most one version, else check and write."""
+    if preconditions.unconditional:
+        return await service.update(product_id, change)
+    candidates = preconditions.candidates()
+    if preconditions.if_none_match is None and len(candidates) <= 1:
+        expected = candidates[0] if candidates else NEVER_MATCHES
+        return await service.update(product_id, change, expected_version=expected)
+    return await service.update_if(product_id, change, preconditions.hold)
