@@ -149,7 +149,8 @@ class _ValkeyLifecycle:
         return int(info["process_id"]) if info.get("config_file") == str(self.config_file) else None
 
     def answers(self, server: Server) -> bool:
-        return self._pid_on(server.port) == server.pid
+        """True if it answers within three tries: a busy server is no reason to replace it."""
+        return any(self._pid_on(server.port) == server.pid for _ in range(3))
 
     def stop(self, server: Server) -> None:
         """SIGTERM (a graceful shutdown; nothing is saved), then SIGKILL if it lingers."""
