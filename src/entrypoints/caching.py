@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from adapters.breaker import CircuitBreaker
-from adapters.embedded import embedded_redis
+from adapters.embedded import shared_embedded_redis
 from adapters.memory import LruNearCache
 from adapters.postgres.relay import ChangeRelayRunner
 from adapters.redis import (
@@ -44,14 +44,14 @@ class CacheLayer:
 
 
 async def redis_url(settings: Settings) -> AsyncIterator[str | None]:
-    """Yield the configured Redis URL, else run an embedded server; None when caching is off."""
+    """Yield the configured Redis URL, else the data directory's shared embedded server; None when off."""
     if not settings.cache_enabled:
         yield None
         return
     if settings.redis_url is not None:
         yield settings.redis_url
         return
-    server = embedded_redis()
+    server = shared_embedded_redis(settings.data_path / "valkey")
     url = await asyncio.to_thread(server.__enter__)
     try:
         yield url

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
-from adapters.embedded import embedded_postgres, embedded_redis
+from adapters.embedded import embedded_postgres, shared_embedded_redis
 from adapters.postgres import migrate
 from entrypoints.cli.keys import keys, with_demo_key
 from entrypoints.container import open_service
@@ -49,12 +49,12 @@ def database(settings: Settings) -> Iterator[Settings]:
 
 @contextmanager
 def cache_server(settings: Settings) -> Iterator[Settings]:
-    """Yield settings with a Redis URL: the configured one, or that of an embedded server."""
+    """Yield settings with a Redis URL: the configured one, or the data directory's embedded server's."""
     if not settings.cache_enabled or settings.redis_url is not None:
         yield settings
         return
-    click.echo("No PRODUCTCORE_REDIS_URL: using an embedded Redis-compatible server (Valkey)", err=True)
-    with embedded_redis() as url:
+    click.echo(f"No PRODUCTCORE_REDIS_URL: using embedded Valkey in {settings.data_path}", err=True)
+    with shared_embedded_redis(settings.data_path / "valkey") as url:
         yield msgspec.structs.replace(settings, redis_url=url)
 
 
