@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,3 +93,30 @@ def test_bad_values_are_usage_errors_before_any_server(args: list[str], complain
     assert result.exit_code == 2, result.output
     assert complaint in result.output and "Usage:" in result.output
     assert "cannot reach" not in result.output
+
+
+def test_sigterm_stops_the_relay_in_order(database_url: str, redis_url: str) -> None:
+    """SIGTERM ends `productcore relay` as Ctrl-C does: "relay stopped", exit 0, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTCORE_")}
+    env |= {
+        "PRODUCTCORE_DATABASE_URL": database_url,
+        "PRODUCTCORE_REDIS_URL": redis_url,
+        "PRODUCTCORE_CACHE_KEY_PREFIX": f"productcore-test-{uuid.uuid4().hex[:8]}:cache",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli.main", "relay"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("relay "):
+                break
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert "relay stopped" in rest and "Traceback" not in rest

@@ -120,7 +120,7 @@ def relay() -> None:
         asyncio.run(migrate(url_of(settings)))
         try:
             asyncio.run(run_relay(settings))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):
             click.echo("relay stopped", err=True)
 
 
