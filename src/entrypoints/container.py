@@ -150,9 +150,20 @@ async def _resolved(value: T | Awaitable[T]) -> T:
 
 @asynccontextmanager
 async def running(container: Application) -> AsyncIterator[Runtime]:
-    """Open the container's resources, yield what entry points need, and close them on exit."""
-    if (opening := container.init_resources()) is not None:
-        await opening
+    """Open the container's resources, yield what entry points need, and close them on exit.
+
+    The database opens first and alone: when it cannot be reached, its error is raised as is,
+    with nothing else half-opened (dependency-injector logs a cascade of cancelled futures when
+    one of several resources opening together fails), and whatever did open is closed again.
+    """
+    try:
+        await _resolved(container.gateways.db_pool())
+        if (opening := container.init_resources()) is not None:
+            await opening
+    except BaseException:
+        if (closing := container.shutdown_resources()) is not None:
+            await closing
+        raise
     try:
         yield Runtime(
             service=await _resolved(container.services.product_service()),

@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     relay_poll_interval: Seconds = 1.0
     migrate_on_start: bool = True
     data_dir: str = ""
+    host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 1_000
     require_if_match: bool = False
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error)$")] = "info"
@@ -77,12 +79,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 f"{PREFIX}DB_POOL_MAX ({self.db_pool_max})"
             )
         if self.database_url is not None:
-            try:
-                conninfo_to_dict(self.database_url)
-            except psycopg.ProgrammingError as error:
-                raise ConfigError(
-                    f"{PREFIX}DATABASE_URL is not a PostgreSQL URL or conninfo: {error}"
-                ) from None
+            _check_database_url(self.database_url)
+        if self.redis_url is not None:
+            _check_redis_url(self.redis_url)
         _check_access_settings(self)
 
     @property
@@ -120,6 +119,31 @@ def _name_variable(message: str, raw: Mapping[str, object]) -> str:
         return message if message.startswith(PREFIX) else f"invalid configuration: {message}"
     field = where.rstrip("`")
     return f"{PREFIX}{field.upper()}={raw.get(field)!r} is invalid: {text}"
+
+
+def _check_database_url(url: str) -> None:
+    """Reject a database URL that is neither a ``postgresql://`` URL nor libpq conninfo."""
+    scheme, separator, _ = url.partition("://")
+    if separator and scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"{PREFIX}DATABASE_URL must start with postgresql:// (not {scheme}://)")
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        reason = str(error).strip()
+        raise ConfigError(f"{PREFIX}DATABASE_URL is not a PostgreSQL URL or conninfo: {reason}") from None
+    port = str(parts.get("port") or "5432")
+    if not all(p.isdigit() and int(p) <= 65535 for p in port.split(",")):
+        raise ConfigError(f"{PREFIX}DATABASE_URL has an invalid port {port!r}")
+
+
+def _check_redis_url(url: str) -> None:
+    """Reject a Redis URL the client could not use (scheme, port)."""
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError as error:
+        raise ConfigError(f"{PREFIX}REDIS_URL is invalid: {error}") from None
 
 
 def _check_access_settings(settings: Settings) -> None:

@@ -136,6 +136,17 @@ async def test_large_filtered_counts_become_flagged_estimates(own_pool: AsyncCon
     assert 101 <= estimated.value <= 6000
 
 
+async def test_an_estimate_never_exceeds_the_catalogue(own_pool: AsyncConnectionPool) -> None:
+    """A stale planner estimate (here after deleting most rows) is capped by the exact total."""
+    repository = PostgresProductRepository(own_pool)
+    await _reset(own_pool, [(f"Kettle {i}", Decimal(i % 50), 1) for i in range(5000)])
+    async with own_pool.connection() as conn:
+        await conn.execute("ANALYZE products")
+        await conn.execute("DELETE FROM products WHERE id % 10 <> 0")
+    estimated = await repository.count(SearchCriteria(min_price=Decimal(0)), exact_up_to=10)
+    assert estimated == Total(500, exact=False)
+
+
 alphabet = st.sampled_from("abAB %_\\")
 catalogue = st.lists(
     st.tuples(st.text(alphabet, min_size=1, max_size=6), st.decimals(0, 50, places=2), st.integers(0, 9)),

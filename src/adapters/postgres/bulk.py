@@ -15,6 +15,10 @@ _BATCH_ROWS = 20_000
 # Below this many rows, maintaining the indexes row by row is cheaper than rebuilding them.
 REBUILD_INDEXES_FROM = 200_000
 
+# A load that adds at least this fraction of the rows already there is followed by ANALYZE
+# (autovacuum's default analyze_scale_factor, but now instead of within a minute or so).
+ANALYZE_FROM_GROWTH = 0.1
+
 _SECONDARY_INDEXES = """
 SELECT i.relname, pg_get_indexdef(i.oid)
 FROM pg_index x
@@ -63,13 +67,16 @@ def load_products(
     load into an empty table of at least ``REBUILD_INDEXES_FROM`` expected rows drops the
     secondary indexes and rebuilds them in the same transaction, about twice as fast; into a
     table that has rows, indexes are maintained as rows arrive, so readers are never locked out.
+    A committed load that grows the table by ``ANALYZE_FROM_GROWTH`` or more is followed by
+    ``ANALYZE``, so the planner's estimates (and estimated search totals) match the new contents.
     """
     written = 0
     with psycopg.connect(conninfo) as conn:
         try:
             with conn.transaction():
                 conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                big_first_load = expected_rows >= REBUILD_INDEXES_FROM and _is_empty(conn)
+                before = _row_count(conn)
+                big_first_load = expected_rows >= REBUILD_INDEXES_FROM and before == 0
                 rebuild = _drop_indexes(conn) if big_first_load else []
                 with conn.cursor().copy(_COPY) as copy:
                     batch: list[str] = []
@@ -92,12 +99,16 @@ def load_products(
                     raise Rejected
         except Rejected:
             return 0
+        if written and written >= ANALYZE_FROM_GROWTH * before:
+            # Fresh statistics: without them, estimated search totals (and so `last` links) are
+            # far off until autovacuum gets round to the table.
+            conn.execute("ANALYZE products")
     return written
 
 
-def _is_empty(conn: psycopg.Connection) -> bool:
-    row = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM products)").fetchone()
-    return bool(row and row[0])
+def _row_count(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT row_count FROM product_stats").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _drop_indexes(conn: psycopg.Connection) -> list[sql.SQL]:

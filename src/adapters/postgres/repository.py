@@ -156,7 +156,10 @@ class PostgresProductRepository:
         return rows[::-1] if backwards else rows
 
     async def count(self, criteria: SearchCriteria | None, *, exact_up_to: int) -> Total:
-        """Count products: exact for every product, exact up to a cap for a filter, else estimated."""
+        """Count products: exact for every product, exact up to a cap for a filter, else estimated.
+
+        An estimate is the planner's, at least what was counted and at most the catalogue's size.
+        """
         async with self._connection() as conn:
             if criteria is None:
                 cur = await conn.execute(_TOTAL)
@@ -175,7 +178,11 @@ class PostgresProductRepository:
             cur = await conn.execute(explain, params)
             row = await cur.fetchone()
             estimate = int(row[0][0]["Plan"]["Plan Rows"]) if row else 0
-            return Total(max(estimate, counted), exact=False)
+            # Never more than the whole catalogue, whose size is known exactly and cheaply.
+            cur = await conn.execute(_TOTAL)
+            row = await cur.fetchone()
+            everything = int(row[0]) if row else estimate
+            return Total(max(counted, min(estimate, everything)), exact=False)
 
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Set price and stock in one statement; the trigger bumps the version."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,16 @@ from adapters.postgres.bulk import ProductRow
 from productcore.validation import price_problem, stock_problem
 
 MAX_NAME = 500
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+class BadFile(Exception):
+    """The file as a whole cannot be loaded (an unusable header, a JSON array): nothing is."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
 
 
 class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
@@ -48,16 +59,39 @@ def _checked(name: str, description: str | None, price: Decimal, stock: int) -> 
     return ProductRow(name=name, description=description or None, price=price, stock=stock)
 
 
+def format_of(path: Path) -> str:
+    """The format a file's extension names: ``csv`` or ``jsonl``.
+
+    Raises:
+        ValueError: the extension is none of .csv, .jsonl, .ndjson or .json.
+    """
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(
+            f"cannot tell the format of {path.name} from its extension: name it .csv or .jsonl, "
+            "or pass --format csv or --format jsonl"
+        ) from None
+
+
 def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
     reader = csv.DictReader(handle)
-    missing = {"name", "price", "stock"} - set(reader.fieldnames or ())
+    if not reader.fieldnames:
+        raise BadFile(1, "expected a header naming the columns name, price, stock[, description]")
+    missing = {"name", "price", "stock"} - set(reader.fieldnames)
     if missing:
-        yield 1, f"header must name the columns name, price, stock (missing: {', '.join(sorted(missing))})"
-        return
-    unknown = set(reader.fieldnames or ()) - {"name", "price", "stock", "description"}
+        raise BadFile(
+            1, f"the header must name the columns name, price, stock (missing: {', '.join(sorted(missing))})"
+        )
+    unknown = set(reader.fieldnames) - {"name", "price", "stock", "description"}
     if unknown:
-        yield 1, f"unknown columns: {', '.join(sorted(unknown))}"
-        return
+        raise BadFile(
+            1, f"unknown columns: {', '.join(sorted(unknown))} (allowed: name, price, stock, description)"
+        )
+    return _csv_records(reader)
+
+
+def _csv_records(reader: csv.DictReader[str]) -> Iterator[tuple[int, ProductRow | str]]:
     for record in reader:
         line = reader.line_num
         if None in record or any(v is None for v in record.values()):
@@ -77,7 +111,21 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
 
 
 def _jsonl_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
-    for line, text in enumerate(handle, start=1):
+    lines = enumerate(handle, start=1)
+    for line, text in lines:
+        if text.strip():
+            if text.lstrip().startswith("["):
+                raise BadFile(
+                    line,
+                    "this is a JSON array; expected JSON Lines, one object per line "
+                    '(such as {"name": "Kettle", "price": "19.99", "stock": 5})',
+                )
+            return _jsonl_records(itertools.chain([(line, text)], lines))
+    return iter(())
+
+
+def _jsonl_records(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, ProductRow | str]]:
+    for line, text in lines:
         if not text.strip():
             continue
         try:
@@ -88,10 +136,20 @@ def _jsonl_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
         yield line, _checked(row.name, row.description, row.price, row.stock)
 
 
-def read_products(path: Path, handle: IO[str], report: ImportReport) -> Iterator[ProductRow | None]:
-    """Yield each row of the file, or None for a bad one (recorded in ``report``)."""
-    parse = _jsonl_rows if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else _csv_rows
-    for line, outcome in parse(handle):
+def read_products(file_format: str, handle: IO[str], report: ImportReport) -> Iterator[ProductRow | None]:
+    """Check the start of the file, then return its rows, None for each bad one (recorded in ``report``).
+
+    Raises:
+        BadFile: the header, or the first line, shows that the file cannot be loaded at all.
+    """
+    rows = _jsonl_rows(handle) if file_format == "jsonl" else _csv_rows(handle)
+    return _recorded(rows, report)
+
+
+def _recorded(
+    rows: Iterator[tuple[int, ProductRow | str]], report: ImportReport
+) -> Iterator[ProductRow | None]:
+    for line, outcome in rows:
         report.rows += 1
         if isinstance(outcome, str):
             report.errors.append((line, outcome))

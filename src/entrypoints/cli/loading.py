@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.postgres.bulk import load_products
 from entrypoints.cli.demo_data import demo_products
-from entrypoints.cli.importing import ImportReport, read_products
+from entrypoints.cli.importing import BadFile, ImportReport, read_products
 
 _SHOWN_ERRORS = 50
 
@@ -52,8 +52,11 @@ def _count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def import_file(url: str, path: Path, *, skip_invalid: bool) -> bool:
+def import_file(url: str, path: Path, file_format: str, *, skip_invalid: bool) -> bool:
     """Load a CSV or JSON Lines file; with bad rows, load nothing unless ``skip_invalid``.
+
+    A file that cannot be loaded as a whole (an unusable header, a JSON array, text that is not
+    UTF-8) loads nothing, ``skip_invalid`` or not. A UTF-8 byte order mark is allowed.
 
     Returns:
         True when the file was loaded (possibly without its bad rows).
@@ -61,15 +64,22 @@ def import_file(url: str, path: Path, *, skip_invalid: bool) -> bool:
     report = ImportReport()
     lines = _count_lines(path)
     try:
-        with path.open(encoding="utf-8", newline="") as handle, _progress() as progress:
-            task = progress.add_task(f"importing {path.name}", total=lines)
-            written = load_products(
-                url,
-                read_products(path, handle, report),
-                expected_rows=lines,
-                progress=lambda n: progress.advance(task, n),
-                commit=lambda: skip_invalid or not report.errors,
-            )
+        # utf-8-sig: a byte order mark (Excel's "CSV UTF-8") is read as nothing.
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = read_products(file_format, handle, report)
+            with _progress() as progress:
+                task = progress.add_task(f"importing {path.name}", total=lines)
+                written = load_products(
+                    url,
+                    rows,
+                    expected_rows=lines,
+                    progress=lambda n: progress.advance(task, n),
+                    commit=lambda: skip_invalid or not report.errors,
+                )
+                progress.update(task, total=report.rows, completed=report.rows)
+    except BadFile as error:
+        click.echo(f"{path}:{error.line}: {error.reason}; nothing loaded", err=True)
+        return False
     except UnicodeDecodeError as error:
         click.echo(f"{path}: not UTF-8 text (byte {error.start} of a chunk): nothing loaded", err=True)
         return False

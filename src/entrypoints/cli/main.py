@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,59 +13,29 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
-from adapters.embedded import embedded_postgres, shared_embedded_redis
 from adapters.postgres import migrate
+from entrypoints.cli.failures import FailingCleanly, Failure
 from entrypoints.cli.keys import keys, with_demo_key
+from entrypoints.cli.params import PRICE, PRICE_BOUND, PRODUCT_ID, STOCK
+from entrypoints.cli.servers import cache_server, database, load_settings, url_of
 from entrypoints.container import open_service
-from entrypoints.settings import ConfigError, Settings
 from productcore.errors import InvalidInput, ProductNotFound, ServiceUnavailable, VersionConflict
 from productcore.model import PageRequest, PriceStock, SearchCriteria, Sort
 from productcore.service import ProductService
+from productcore.validation import check_criteria, check_page_request
 
 T = TypeVar("T")
 DEMO_PRODUCTS = 10_000
 
 
-def load_settings() -> Settings:
-    """Read the environment, turning a bad value into a usage error that names the variable."""
-    try:
-        return Settings.from_env()
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
-
-
-@contextmanager
-def database(settings: Settings) -> Iterator[Settings]:
-    """Yield settings with a database URL: the configured one, or that of an embedded server."""
-    if settings.database_url is not None:
-        yield settings
-        return
-    click.echo(f"No PRODUCTCORE_DATABASE_URL: using embedded PostgreSQL in {settings.data_path}", err=True)
-    with embedded_postgres(settings.data_path / "postgres") as url:
-        yield msgspec.structs.replace(settings, database_url=url)
-
-
-@contextmanager
-def cache_server(settings: Settings) -> Iterator[Settings]:
-    """Yield settings with a Redis URL: the configured one, or the data directory's embedded server's."""
-    if not settings.cache_enabled or settings.redis_url is not None:
-        yield settings
-        return
-    click.echo(f"No PRODUCTCORE_REDIS_URL: using embedded Valkey in {settings.data_path}", err=True)
-    with shared_embedded_redis(settings.data_path / "valkey") as url:
-        yield msgspec.structs.replace(settings, redis_url=url)
-
-
-def _url(settings: Settings) -> str:
-    assert settings.database_url is not None
-    return settings.database_url
-
-
 def with_service(action: Callable[[ProductService], Awaitable[T]]) -> T:
     """Run ``action`` against a ready service, mapping domain errors to exit codes."""
     # One-shot commands read and write PostgreSQL directly; a running server's relay carries
-    # their writes to the caches.
-    with database(msgspec.structs.replace(load_settings(), cache_enabled=False)) as settings:
+    # their writes to the caches. They need no cache, relay or rate limiter.
+    one_shot = msgspec.structs.replace(
+        load_settings(), cache_enabled=False, relay_enabled=False, rate_limit_enabled=False
+    )
+    with database(one_shot) as settings:
 
         async def run() -> T:
             async with open_service(settings) as service:
@@ -75,20 +43,17 @@ def with_service(action: Callable[[ProductService], Awaitable[T]]) -> T:
 
         try:
             return asyncio.run(run())
-        except ProductNotFound as error:
-            raise click.ClickException(str(error)) from None
-        except (InvalidInput, VersionConflict) as error:
+        except (ProductNotFound, VersionConflict, ServiceUnavailable) as error:
+            raise Failure(str(error)) from None
+        except InvalidInput as error:
             raise click.UsageError(str(error)) from None
-        except ServiceUnavailable as error:
-            click.echo(f"Error: {error}", err=True)
-            sys.exit(3)
 
 
 def _emit(value: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FailingCleanly, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="productcore")
 def cli() -> None:
     """Product prices and stock over PostgreSQL, as an HTTP API and from the shell.
@@ -99,20 +64,23 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="PRODUCTCORE_HOST")
+@click.option("--host", help="Address to listen on.  [default: PRODUCTCORE_HOST, else 127.0.0.1]")
 @click.option(
-    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), envvar="PRODUCTCORE_PORT"
+    "--port", type=click.IntRange(0, 65535), help="Port to listen on.  [default: PRODUCTCORE_PORT, else 8000]"
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--demo", is_flag=True, help=f"Load {DEMO_PRODUCTS:,} demo products if the catalogue is empty.")
-def serve(host: str, port: int, workers: int, demo: bool) -> None:
+def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
     from entrypoints.cli.loading import seed_if_empty
 
-    with database(load_settings()) as settings, cache_server(settings) as settings:
-        url = _url(settings)
+    configured = load_settings()
+    host = configured.host if host is None else host
+    port = configured.port if port is None else port
+    with database(configured) as settings, cache_server(settings) as settings:
+        url = url_of(settings)
         asyncio.run(migrate(url))
         if settings.redis_url is not None:
             os.environ["PRODUCTCORE_REDIS_URL"] = settings.redis_url
@@ -144,15 +112,15 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 def relay() -> None:
     """Run the cache relay alone: carry committed changes from the outbox to Redis (Ctrl-C stops).
 
-    Every ``serve`` runs one too; of all relays on a database one is active, the others wait.
+    Every 'productcore serve' runs one too; of all relays on a database one is active, the others wait.
     """
     from entrypoints.cli.relaying import run_relay
 
     with database(load_settings()) as settings, cache_server(settings) as settings:
-        asyncio.run(migrate(_url(settings)))
+        asyncio.run(migrate(url_of(settings)))
         try:
             asyncio.run(run_relay(settings))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):
             click.echo("relay stopped", err=True)
 
 
@@ -165,7 +133,7 @@ def db() -> None:
 def db_migrate() -> None:
     """Apply pending schema migrations (a no-op when there are none)."""
     with database(load_settings()) as settings:
-        applied = asyncio.run(migrate(_url(settings)))
+        applied = asyncio.run(migrate(url_of(settings)))
     click.echo("\n".join(f"applied {m.version:04d}_{m.name}" for m in applied) or "schema is up to date")
 
 
@@ -177,7 +145,7 @@ def seed(count: int, random_seed: int) -> None:
     from entrypoints.cli.loading import seed_products
 
     with database(load_settings()) as settings:
-        url = _url(settings)
+        url = url_of(settings)
         asyncio.run(migrate(url))
         seed_products(url, count, random_seed)
 
@@ -185,19 +153,30 @@ def seed(count: int, random_seed: int) -> None:
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Load the valid rows even if some are bad.")
-def import_(file: Path, skip_invalid: bool) -> None:
-    """Load products from FILE (CSV with a header, or JSON Lines: .jsonl/.ndjson)."""
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "jsonl"]),
+    help="The file's format.  [default: from its extension: .csv; .jsonl, .ndjson or .json]",
+)
+def import_(file: Path, skip_invalid: bool, file_format: str | None) -> None:
+    """Load products from FILE: CSV with a header, or JSON Lines (one object per line)."""
+    from entrypoints.cli.importing import format_of
     from entrypoints.cli.loading import import_file
 
+    try:
+        chosen = file_format or format_of(file)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="FILE") from None
     with database(load_settings()) as settings:
-        url = _url(settings)
+        url = url_of(settings)
         asyncio.run(migrate(url))
-        if not import_file(url, file, skip_invalid=skip_invalid):
-            sys.exit(1)
+        if not import_file(url, file, chosen, skip_invalid=skip_invalid):
+            raise click.exceptions.Exit(1)
 
 
 @cli.command()
-@click.argument("product_id", type=click.IntRange(1))
+@click.argument("product_id", type=PRODUCT_ID)
 def get(product_id: int) -> None:
     """Print one product as JSON."""
     _emit(with_service(lambda s: s.get(product_id)))
@@ -205,34 +184,42 @@ def get(product_id: int) -> None:
 
 @cli.command()
 @click.option("--name", help="Case-insensitive substring of the name.")
-@click.option("--min-price", type=Decimal)
-@click.option("--max-price", type=Decimal)
+@click.option("--min-price", type=PRICE_BOUND, help="Lowest price, inclusive.")
+@click.option("--max-price", type=PRICE_BOUND, help="Highest price, inclusive.")
 @click.option("--page", default=1, show_default=True, type=int)
 @click.option("--limit", default=20, show_default=True, type=int)
 @click.option("--sort", default="id", show_default=True, type=click.Choice([s.value for s in Sort]))
 def search(
     name: str | None, min_price: Decimal | None, max_price: Decimal | None, page: int, limit: int, sort: str
 ) -> None:
-    """Print a page of products matching a name and/or a price range."""
-    criteria = SearchCriteria(name=name, min_price=min_price, max_price=max_price)
-    result = with_service(lambda s: s.search(criteria, PageRequest(page=page, limit=limit, sort=Sort(sort))))
+    """Print a page of products matching a name and/or a price range, shaped like the HTTP body."""
+    request = PageRequest(page=page, limit=limit, sort=Sort(sort))
+    try:
+        criteria = check_criteria(SearchCriteria(name=name, min_price=min_price, max_price=max_price))
+        check_page_request(request)
+    except InvalidInput as error:
+        raise click.UsageError(str(error)) from None
+    result = with_service(lambda s: s.search(criteria, request))
     _emit(
         {
             "items": result.items,
-            "page": result.page,
-            "limit": result.limit,
-            "total": result.total.value,
-            "total_is_exact": result.total.exact,
-            "total_pages": result.total_pages,
+            "meta": {
+                "page": result.page,
+                "limit": result.limit,
+                "sort": result.sort.value,
+                "total": result.total.value,
+                "total_is_exact": result.total.exact,
+                "total_pages": result.total_pages,
+            },
         }
     )
 
 
 @cli.command()
-@click.argument("product_id", type=click.IntRange(1))
-@click.option("--price", required=True, type=Decimal, help="New price, e.g. 19.99.")
-@click.option("--stock", required=True, type=int, help="New stock level.")
-@click.option("--if-version", type=int, help="Only write if the product is at this version.")
+@click.argument("product_id", type=PRODUCT_ID)
+@click.option("--price", required=True, type=PRICE, help="New price, e.g. 19.99.")
+@click.option("--stock", required=True, type=STOCK, help="New stock level.")
+@click.option("--if-version", type=click.IntRange(1), help="Only write if the product is at this version.")
 def update(product_id: int, price: Decimal, stock: int, if_version: int | None) -> None:
     """Set a product's price and stock; print it as stored."""
     change = PriceStock(price=price, stock=stock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 import click
 import msgspec
@@ -15,6 +16,9 @@ from entrypoints.settings import Settings
 async def run_relay(settings: Settings, *, report_every: float = 10.0) -> None:
     """Run a relay candidate until cancelled, reporting its role and progress now and then."""
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    # SIGTERM cancels this task as Ctrl-C does, so the relay and its connections close in order.
+    if (task := asyncio.current_task()) is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     settings = msgspec.structs.replace(settings, relay_enabled=True, l1_size=0, migrate_on_start=False)
     container = Application(settings=settings)
     async with running(container):
