@@ -115,7 +115,9 @@ async def test_database_outage_gives_503_quickly_and_recovers(redis_url: str) ->
             fast = [await timed(f"/products/{n}") for n in range(5, 25)]
             fast.append(await timed("/products", limit=1))
             fast.append(await timed("/products/search", name="lamp"))
-            assert max(fast) < 0.25, f"with the breaker open a 503 took {max(fast) * 1000:.0f} ms"
+            # Compared with the waits above, in one run (the machine may be busy): a small fraction.
+            median = sorted(fast)[len(fast) // 2]
+            assert median < 0.1 * min(waited) and max(fast) < 0.5 * min(waited), (fast, waited)
             print(
                 f"\n503 while the database is down: first {len(waited)} after "
                 f"{', '.join(f'{e * 1000:.0f}' for e in waited)} ms (pool timeout 1 s), then "
