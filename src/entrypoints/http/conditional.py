@@ -52,7 +52,7 @@ def expected_version(header: str | None, *, required: bool) -> int | None:
         if required:
             raise HTTPException(
                 status_code=428,
-                detail='this server requires If-Match on writes: send the ETag you read, e.g. If-Match: "3"',
+                detail="this server requires If-Match on writes: send the ETag of the product as you read it",
             )
         return None
     tags = _tags(header, "If-Match")

@@ -53,8 +53,16 @@ DOMAIN_PROBLEMS: dict[type[ProductcoreError], ProblemKind] = {
 
 _INTERNAL = ProblemKind(500, "internal-error", "Internal server error")
 
-# Where the fields the core names come from in a request; the rest are query parameters.
-_LOCATIONS = {"id": "path", "price": "body", "stock": "body", "If-Match": "header", "If-None-Match": "header"}
+# Where the fields the core names come from in a request; the rest are query parameters, but for
+# "request": a value the database refused, which the request as a whole carried.
+_LOCATIONS: dict[str, str | None] = {
+    "product_id": "path",
+    "price": "body",
+    "stock": "body",
+    "If-Match": "header",
+    "If-None-Match": "header",
+    "request": None,
+}
 
 
 class ApiProblem(ProblemDetailsException):
@@ -109,19 +117,31 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
 
 
 _TYPE_NAMES = {
-    "int": "an integer",
-    "str": "a string",
     "object": "a JSON object",
     "array": "a JSON array",
+    "int": "an integer",
+    "str": "a string",
     "float": "a number",
     "bool": "a boolean",
     "null": "null",
     "decimal": "a decimal number",
 }
+# Litestar's own checks of parameters fail with msgspec's messages, which name Python types and
+# show regular expressions: each is said again in words, and whatever is left is said generally.
+_PATTERN_MESSAGES = {
+    "min_price": "must be a decimal amount such as 19.99 (at most two decimals)",
+    "max_price": "must be a decimal amount such as 19.99 (at most two decimals)",
+    "name": "must not be blank or contain NUL characters",
+    "cursor": "is not a cursor this service issued",
+}
 _MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (
         re.compile(r"Expected `(\w+)`, got `(\w+)`"),
-        lambda m: f"must be {_TYPE_NAMES.get(m[1], m[1])}, not {_TYPE_NAMES.get(m[2], m[2])}",
+        lambda m: f"must be {_type_name(m[1])}, not {_type_name(m[2])}",
+    ),
+    (
+        re.compile(r"Expected `([\w |]+)`, got `(\w+)`"),
+        lambda m: f"must be {' or '.join(_type_name(t) for t in m[1].split(' | '))}, not {_type_name(m[2])}",
     ),
     (re.compile(r"Expected `int` (>=|<=|>|<) (-?\d+)"), lambda m: f"must be an integer {m[1]} {m[2]}"),
     (re.compile(r"Invalid decimal string"), lambda m: "must be a decimal number such as 19.99"),
@@ -133,21 +153,38 @@ _MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
 ]
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
+_INTERNAL_TEXT = re.compile(r"`|regex|Expected|Traceback|\bat \$")
+"""Marks of a library's message that was not rewritten: never shown to a client."""
 
 
-def _field(location: str, key: str, message: str) -> dict[str, str]:
+def _type_name(name: str) -> str:
+    return _TYPE_NAMES.get(name, "a value of another type")
+
+
+def _message(key: str, message: str) -> str:
+    if message.startswith("Expected `str` matching regex"):
+        return _PATTERN_MESSAGES.get(key, "is not in the expected format")
+    if message == f"'{key}'":  # a KeyError's text: Litestar found no value for it
+        return "is required"
+    for pattern, render in _MESSAGES:
+        if (m := pattern.search(message)) is not None:
+            return render(m)
+    return "has an invalid value" if _INTERNAL_TEXT.search(message) else message
+
+
+def _field(location: str | None, key: str, message: str) -> dict[str, str]:
     if (m := _MISSING.search(message)) is not None:
         key, message = m[1], "is required"
     elif (m := _UNKNOWN.search(message)) is not None:
         key, message = m[1], "is not a known field"
     else:
-        for pattern, render in _MESSAGES:
-            if (m := pattern.search(message)) is not None:
-                message = render(m)
-                break
+        message = _message(key, message)
     if key == "data":
         key = "body"
-    return {"location": location, "field": key, "message": message}
+        if message == "is required":
+            message = "is required: send a JSON object with price and stock"
+    field = {"field": key, "message": message}
+    return field if location is None else {"location": location, **field}
 
 
 def _source(source: object) -> str:
@@ -168,18 +205,26 @@ def validation_problem(error: ValidationException) -> ApiProblem:
     return _problem(kind, detail, errors=errors)
 
 
+HTTP_PROBLEMS: dict[int, ProblemKind] = {
+    404: ProblemKind(404, "not-found", "Not Found"),
+    405: ProblemKind(405, "method-not-allowed", "Method Not Allowed"),
+    413: ProblemKind(413, "body-too-large", "Content Too Large"),
+    428: ProblemKind(428, "if-match-required", "Precondition Required"),
+}
+"""Problems of errors Litestar (or a handler, as an ``HTTPException``) raises, by status."""
+
+
 def http_problem(error: HTTPException) -> ApiProblem:
     """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
     if error.status_code == 400:
         detail = error.detail or "the request body could not be read"
-        return _problem(DOMAIN_PROBLEMS[InvalidInput], detail, errors=[_field("body", "body", detail)])
-    return ApiProblem(
-        detail=error.detail,
-        status_code=error.status_code,
-        headers=error.headers,
-        type_="about:blank",
-        title=HTTPStatus(error.status_code).phrase,
+        field = _field("body", "body", detail)
+        return _problem(DOMAIN_PROBLEMS[InvalidInput], f"body: {field['message']}", errors=[field])
+    status = HTTPStatus(error.status_code)
+    kind = HTTP_PROBLEMS.get(
+        status, ProblemKind(status, status.phrase.lower().replace(" ", "-"), status.phrase)
     )
+    return _problem(kind, error.detail or status.phrase, headers=error.headers or None)
 
 
 def internal_problem(error: Exception) -> ApiProblem:
@@ -200,6 +245,7 @@ _DESCRIPTIONS = {
     401: "No API key, or one this server does not know: send `Authorization: Bearer <key>`",
     403: "The API key lacks the scope this operation needs",
     413: "The request body is larger than this server accepts",
+    415: "The body is not declared as JSON (Content-Type: application/json), or is compressed",
     414: "The query string is longer than this server accepts",
     429: "This client's budget is spent: see the RateLimit header and retry after Retry-After seconds",
     431: "The request headers are larger than this server accepts",
@@ -237,17 +283,20 @@ UNAUTHORIZED = ProblemKind(401, "unauthorized", "Unauthorized")
 FORBIDDEN = ProblemKind(403, "insufficient-scope", "Forbidden")
 RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many requests")
 QUERY_TOO_LONG = ProblemKind(414, "query-too-long", "URI too long")
+UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 HEADERS_TOO_LARGE = ProblemKind(431, "headers-too-large", "Request header fields too large")
 
 READ_PROBLEMS = (401, 414, 429, 431)
 """Statuses the access gate and input limits can answer any read with."""
-WRITE_PROBLEMS = (401, 403, 413, 414, 429, 431)
-"""Statuses the access gate, body limit and input limits can answer any write with."""
+WRITE_PROBLEMS = (401, 403, 413, 414, 415, 429, 431)
+"""Statuses the access gate, body checks and input limits can answer any write with."""
 
 
-def problem(kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None) -> ApiProblem:
-    """A problem of ``kind`` for errors raised outside the domain (access, limits)."""
-    return _problem(kind, detail, headers=headers)
+def problem(
+    kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> ApiProblem:
+    """A problem of ``kind`` for errors raised outside the domain (access, limits, body checks)."""
+    return _problem(kind, detail, headers=headers, **extra)
 
 
 async def send_problem(error: ApiProblem, scope: Scope, receive: Receive, send: Send) -> None:
