@@ -80,10 +80,9 @@ SortParam = Annotated[Sort, Parameter(description="Order: id, price or name; a l
 CursorParam = Annotated[
     str | None,
     Parameter(
-        max_length=512,
         description="Keyset cursor from a next/prev link (opaque); overrides page",
-        # Checked by decode_cursor, which names the cursor in its error.
-        schema_extra={"pattern": r"^[A-Za-z0-9_-]+$", "min_length": 1},
+        # Checked by decode_cursor, which refuses every bad cursor alike.
+        schema_extra={"pattern": r"^[A-Za-z0-9_-]+$", "min_length": 1, "max_length": 512},
     ),
 ]
 Price = Annotated[
