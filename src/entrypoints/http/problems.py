@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -19,6 +17,7 @@ from litestar.plugins.problem_details import (
 )
 from litestar.types import Receive, Scope, Send
 
+from entrypoints.http.messages import field_problem
 from entrypoints.http.request_id import request_id
 from entrypoints.http.schemas import Problem
 from productcore.errors import (
@@ -98,7 +97,7 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     if kind is _INTERNAL:
         problem = _problem(kind, "the server could not complete the request")
     elif isinstance(error, InvalidInput):
-        errors = [_field(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
+        errors = [field_problem(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
         problem = _problem(kind, str(error), errors=errors)
     elif isinstance(error, VersionConflict):
         problem = _problem(
@@ -116,77 +115,6 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     return problem
 
 
-_TYPE_NAMES = {
-    "object": "a JSON object",
-    "array": "a JSON array",
-    "int": "an integer",
-    "str": "a string",
-    "float": "a number",
-    "bool": "a boolean",
-    "null": "null",
-    "decimal": "a decimal number",
-}
-# Litestar's own checks of parameters fail with msgspec's messages, which name Python types and
-# show regular expressions: each is said again in words, and whatever is left is said generally.
-_PATTERN_MESSAGES = {
-    "min_price": "must be a decimal amount such as 19.99 (at most two decimals)",
-    "max_price": "must be a decimal amount such as 19.99 (at most two decimals)",
-    "name": "must not be blank or contain NUL characters",
-    "cursor": "is not a cursor this service issued",
-}
-_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (
-        re.compile(r"Expected `(\w+)`, got `(\w+)`"),
-        lambda m: f"must be {_type_name(m[1])}, not {_type_name(m[2])}",
-    ),
-    (
-        re.compile(r"Expected `([\w |]+)`, got `(\w+)`"),
-        lambda m: f"must be {' or '.join(_type_name(t) for t in m[1].split(' | '))}, not {_type_name(m[2])}",
-    ),
-    (re.compile(r"Expected `int` (>=|<=|>|<) (-?\d+)"), lambda m: f"must be an integer {m[1]} {m[2]}"),
-    (re.compile(r"Invalid decimal string"), lambda m: "must be a decimal number such as 19.99"),
-    (re.compile(r"Invalid enum value '(.*)'"), lambda m: f"{m[1]!r} is not one of the allowed values"),
-    (
-        re.compile(r"Expected `str` of length (<=|>=) (\d+)"),
-        lambda m: f"must have {'at most' if m[1] == '<=' else 'at least'} {m[2]} characters",
-    ),
-]
-_MISSING = re.compile(r"Object missing required field `(\w+)`")
-_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
-_INTERNAL_TEXT = re.compile(r"`|regex|Expected|Traceback|\bat \$")
-"""Marks of a library's message that was not rewritten: never shown to a client."""
-
-
-def _type_name(name: str) -> str:
-    return _TYPE_NAMES.get(name, "a value of another type")
-
-
-def _message(key: str, message: str) -> str:
-    if message.startswith("Expected `str` matching regex"):
-        return _PATTERN_MESSAGES.get(key, "is not in the expected format")
-    if message == f"'{key}'":  # a KeyError's text: Litestar found no value for it
-        return "is required"
-    for pattern, render in _MESSAGES:
-        if (m := pattern.search(message)) is not None:
-            return render(m)
-    return "has an invalid value" if _INTERNAL_TEXT.search(message) else message
-
-
-def _field(location: str | None, key: str, message: str) -> dict[str, str]:
-    if (m := _MISSING.search(message)) is not None:
-        key, message = m[1], "is required"
-    elif (m := _UNKNOWN.search(message)) is not None:
-        key, message = m[1], "is not a known field"
-    else:
-        message = _message(key, message)
-    if key == "data":
-        key = "body"
-        if message == "is required":
-            message = "is required: send a JSON object with price and stock"
-    field = {"field": key, "message": message}
-    return field if location is None else {"location": location, **field}
-
-
 def _source(source: object) -> str:
     """Litestar names the part of the request as a ``ParamType`` enum, or not at all for bodies."""
     return str(getattr(source, "value", source or "body"))
@@ -197,7 +125,8 @@ def validation_problem(error: ValidationException) -> ApiProblem:
     kind = DOMAIN_PROBLEMS[InvalidInput]
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
-        _field(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", ""))) for e in extra
+        field_problem(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", "")))
+        for e in extra
     ]
     if not errors:
         return _problem(kind, error.detail or "the request is malformed")
@@ -218,7 +147,7 @@ def http_problem(error: HTTPException) -> ApiProblem:
     """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
     if error.status_code == 400:
         detail = error.detail or "the request body could not be read"
-        field = _field("body", "body", detail)
+        field = field_problem("body", "body", detail)
         return _problem(DOMAIN_PROBLEMS[InvalidInput], f"body: {field['message']}", errors=[field])
     status = HTTPStatus(error.status_code)
     kind = HTTP_PROBLEMS.get(
