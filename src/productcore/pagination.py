@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 import msgspec
 
 from productcore.errors import FieldError, InvalidQuery
 from productcore.model import Cursor, Product, Sort
+from productcore.validation import MAX_ID, MAX_PAGE, name_problem, price_problem
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Cursor)
+_CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]{1,512}")
+_PRICE_KEY = re.compile(r"[0-9]{1,16}(\.[0-9]{1,16})?")
+"""A price key as :func:`sort_key` writes it: plain digits (no sign, exponent or NaN), short."""
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -21,27 +26,39 @@ def encode_cursor(cursor: Cursor) -> str:
 
 
 def decode_cursor(text: str) -> Cursor:
-    """Parse a cursor made by :func:`encode_cursor`; anything else is an invalid query."""
+    """Parse a cursor made by :func:`encode_cursor`; anything else is an invalid query.
+
+    A cursor comes back from the client, so every part of it is checked like the value it stands
+    for: its key must be a value a product can have in the sorted column (a valid price, a valid
+    name, a valid id), and its page a page number a request may ask for.
+    """
+    if not _CURSOR_TEXT.fullmatch(text):
+        raise _bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         cursor = _decoder.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise InvalidQuery([FieldError("cursor", "is not a cursor this service issued")]) from None
-    if cursor.page < 1 or cursor.id < 1 or not _key_fits(cursor):
-        raise InvalidQuery([FieldError("cursor", "is not a cursor this service issued")])
+        raise _bad_cursor() from None
+    if not 1 <= cursor.page <= MAX_PAGE or not 1 <= cursor.id <= MAX_ID or not _key_fits(cursor):
+        raise _bad_cursor()
     return cursor
 
 
+def _bad_cursor() -> InvalidQuery:
+    return InvalidQuery([FieldError("cursor", "is not a cursor this service issued")])
+
+
 def _key_fits(cursor: Cursor) -> bool:
-    column = cursor.sort.column
+    key, column = cursor.key, cursor.sort.column
     if column == "id":
-        return isinstance(cursor.key, int)
+        return isinstance(key, int) and 1 <= key <= MAX_ID
+    if not isinstance(key, str):
+        return False
     if column == "price":
-        try:
-            return isinstance(cursor.key, str) and Decimal(cursor.key).is_finite()
-        except InvalidOperation:
+        if not _PRICE_KEY.fullmatch(key):
             return False
-    return isinstance(cursor.key, str)
+        return price_problem(Decimal(key)) is None
+    return name_problem(key) is None
 
 
 def sort_key(product: Product, sort: Sort) -> str | int:
@@ -50,7 +67,7 @@ def sort_key(product: Product, sort: Sort) -> str | int:
     if column == "id":
         return product.id
     if column == "price":
-        return str(product.price)
+        return format(product.price, "f")
     return product.name
 
 

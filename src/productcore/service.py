@@ -22,7 +22,13 @@ from productcore.model import (
 )
 from productcore.pagination import cursor_at
 from productcore.ports import InvalidationBus, NearCache, ProductCache, ProductRepository
-from productcore.validation import check_change, check_criteria, check_page_request, check_product_id
+from productcore.validation import (
+    MAX_PAGE,
+    check_change,
+    check_criteria,
+    check_page_request,
+    check_product_id,
+)
 
 _product_decoder = msgspec.json.Decoder(Product)
 
@@ -280,16 +286,19 @@ class ProductService:
         else:
             has_prev, has_next = number > 1, len(rows) > limit
             rows = rows[:limit]
+        # Page numbers of keyset pages are labels: rows inserted or repriced meanwhile can put rows
+        # before "page 1" or past the last page number, so the labels stay within what a request
+        # may ask for and the links made from them are always accepted.
         return Page(
             items=tuple(rows),
             page=number,
             limit=limit,
             sort=request.sort,
             total=total,
-            next_cursor=cursor_at(rows[-1], request.sort, before=False, page=number + 1)
+            next_cursor=cursor_at(rows[-1], request.sort, before=False, page=min(number + 1, MAX_PAGE))
             if has_next and rows
             else None,
-            prev_cursor=cursor_at(rows[0], request.sort, before=True, page=number - 1)
+            prev_cursor=cursor_at(rows[0], request.sort, before=True, page=max(number - 1, 1))
             if has_prev and rows
             else None,
         )

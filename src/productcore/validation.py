@@ -13,6 +13,7 @@ MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK = 2**31 - 1
 MAX_ID = 2**63 - 1
 MAX_NAME_QUERY = 200
+MAX_NAME = 500
 CENT = Decimal("0.01")
 
 
@@ -26,6 +27,15 @@ def price_problem(price: Decimal) -> str | None:
         return f"must not exceed {MAX_PRICE}"
     if price != price.quantize(CENT):
         return "must have at most 2 decimal places"
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """Say what is wrong with a product name, or None when a product may have it."""
+    if not 1 <= len(name) <= MAX_NAME:
+        return f"must have 1 to {MAX_NAME} characters"
+    if "\x00" in name:
+        return "must not contain NUL characters"
     return None
 
 
@@ -43,7 +53,7 @@ def stock_problem(stock: int) -> str | None:
 def check_product_id(product_id: int) -> None:
     """Reject ids that no product can have."""
     if isinstance(product_id, bool) or not isinstance(product_id, int) or not 1 <= product_id <= MAX_ID:
-        raise InvalidInput([FieldError("id", f"must be an integer from 1 to {MAX_ID}")])
+        raise InvalidInput([FieldError("product_id", f"must be an integer from 1 to {MAX_ID}")])
 
 
 def check_change(change: PriceStock) -> PriceStock:

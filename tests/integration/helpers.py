@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
+
+INTERNAL_TEXT = re.compile(r"`|regex|Expected|KeyError|\bint \||\bstr\b|\$\[")
+"""Marks of a library's or Python's own message: never part of what a client is told."""
 
 
 def assert_problem(response: httpx.Response, status: int, *fields: str) -> dict[str, Any]:
@@ -16,6 +20,8 @@ def assert_problem(response: httpx.Response, status: int, *fields: str) -> dict[
     assert body["title"] and body["detail"] and body["type"]
     assert body["request_id"] == response.headers["x-request-id"]
     assert "Traceback" not in response.text and "psycopg" not in response.text
+    for text in [body["detail"], *(e["message"] for e in body.get("errors", ()))]:
+        assert not INTERNAL_TEXT.search(text), text
     if fields:
         assert {e["field"] for e in body["errors"]} >= set(fields), body
     return body

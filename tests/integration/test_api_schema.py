@@ -75,11 +75,14 @@ def refused_field(case: schemathesis.Case) -> str | None:
     """The field a request that fits the schema is still refused for, by a rule OpenAPI cannot state.
 
     A cursor is opaque: only one the service issued is valid. A search needs at least one
-    criterion, and ``min_price`` must not exceed ``max_price``.
+    criterion, and ``min_price`` must not exceed ``max_price``. A stock must be written as a JSON
+    integer, where JSON Schema also counts ``5.0`` as an integer.
     """
     query = case.query or {}
     if query.get("cursor") is not None:
         return "cursor"
+    if isinstance(case.body, dict) and isinstance(case.body.get("stock"), float):
+        return "stock"
     if case.operation.definition.raw["operationId"] != "searchProducts":
         return None
     low, high = query.get("min_price"), query.get("max_price")

@@ -15,10 +15,14 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.postgres import PostgresProductRepository
 from entrypoints.apikeys import ApiKey
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
+from productcore.errors import InvalidInput
+from productcore.model import Cursor, Sort
 from tests.integration.conftest import NewProduct
+from tests.integration.helpers import assert_problem
 from tests.integration.live import live_server
 
 PROBLEM = "application/problem+json"
@@ -149,10 +153,67 @@ async def test_unicode_names_round_trip_and_are_searchable(
     ],
 )
 async def test_undecodable_or_nul_query_values_are_400(client: AsyncTestClient, query: str) -> None:
-    """Invalid UTF-8, NUL characters and non-ASCII digits in a query are refused as bad requests."""
+    """Invalid UTF-8, NUL characters and non-ASCII digits in a query are refused, naming the parameter."""
     response = await client.get(f"/products/search?{query}")
-    assert response.status_code == 400, response.text
-    assert response.headers["content-type"] == PROBLEM
+    assert_problem(response, 400, query.partition("=")[0])
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("min_price=1e2", "min_price", "must be a decimal amount such as 19.99 (at most two decimals)"),
+        ("max_price=%2019.99", "max_price", "must be a decimal amount such as 19.99 (at most two decimals)"),
+        ("min_price=-1", "min_price", "must not be negative"),
+        ("max_price=NaN", "max_price", "must be a finite number"),
+        ("max_price=10000000000", "max_price", "must not exceed 9999999999.99"),
+        ("min_price=1.234", "min_price", "must have at most 2 decimal places"),
+        ("name=%20", "name", "must not be blank"),
+        ("name=%00", "name", "must not contain NUL characters"),
+        ("name=a&cursor=", "cursor", "is not a cursor this service issued"),
+        ("name=a&cursor=ab%21cd", "cursor", "is not a cursor this service issued"),
+        ("name=a&cursor=" + "A" * 600, "cursor", "is not a cursor this service issued"),
+        ("name=a&sort=colour", "sort", "'colour' is not one of the allowed values"),
+        ("name=" + "x" * 201, "name", "must have at most 200 characters"),
+        ("na%FFme=a", "query", "is not UTF-8 once percent-decoded"),
+    ],
+)
+async def test_query_errors_are_plain_words_naming_the_parameter(
+    client: AsyncTestClient, query: str, field: str, message: str
+) -> None:
+    """A bad query parameter is named with a sentence, never a regular expression or a type name."""
+    body = assert_problem(await client.get(f"/products/search?{query}"), 400, field)
+    assert {"location": "query", "field": field, "message": message} in body["errors"]
+    assert f"{field}: {message}" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status", "slug"),
+    [
+        ("GET", "/nothing-here", 404, "not-found"),
+        ("GET", "/products/987654321", 404, "product-not-found"),
+        ("DELETE", "/products/1", 405, "method-not-allowed"),
+        ("PATCH", "/products", 405, "method-not-allowed"),
+    ],
+)
+async def test_every_problem_type_is_a_productcore_urn(
+    client: AsyncTestClient, method: str, url: str, status: int, slug: str
+) -> None:
+    """Errors Litestar raises itself carry a productcore problem type like the others, never about:blank."""
+    body = assert_problem(await client.request(method, url), status)
+    assert body["type"] == f"urn:productcore:problem:{slug}"
+
+
+async def test_a_value_the_database_refuses_is_a_client_error(repository: PostgresProductRepository) -> None:
+    """A value PostgreSQL refuses (past validation) reaches the caller as InvalidInput, not a crash."""
+    cursors = [
+        Cursor(sort=Sort.NAME, key="a\x00b", id=5, before=False, page=2),
+        Cursor(sort=Sort.PRICE, key="1e1000000", id=5, before=False, page=2),
+    ]
+    for cursor in cursors:
+        with pytest.raises(InvalidInput) as error:
+            await repository.fetch(None, cursor.sort, 5, cursor=cursor)
+        assert [e.field for e in error.value.errors] == ["request"]
+    assert repository.breaker.state == "closed"
 
 
 async def test_like_wildcards_in_a_name_search_match_literally(
@@ -214,6 +275,7 @@ async def test_oversized_bodies_are_413(
     for response in (announced, chunked):
         assert response.status_code == 413, response.text
         assert response.headers["content-type"] == PROBLEM
+        assert response.json()["type"] == "urn:productcore:problem:body-too-large"
     assert unread.status_code == 401, "without a key the body is never read"
     assert current.json()["version"] == product.version
 

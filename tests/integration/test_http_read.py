@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import httpx
@@ -338,3 +340,113 @@ async def test_search_matches_like_wildcards_literally(
 async def test_bad_searches_are_400_problems(client: AsyncTestClient, params: dict, field: str) -> None:
     """No criterion, bad prices, min > max and bad paging are named in the problem."""
     assert_problem(await client.get("/products/search", params=params), 400, field)
+
+
+def _cursor(*parts: object) -> str:
+    """A cursor as a client could forge one: any JSON array, base64url without padding."""
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("path", ["/products", "/products/search?min_price=0"])
+@pytest.mark.parametrize(
+    ("sort", "parts"),
+    [
+        ("name", ["name", "a\u0000b", 5, False, 2]),
+        ("name", ["name", "", 5, False, 2]),
+        ("price", ["price", "1e1000000", 5, False, 2]),
+        ("price", ["price", "1e131072", 5, False, 2]),
+        ("price", ["price", "1e-1000000", 5, False, 2]),
+        ("price", ["price", "10000000000.00", 5, False, 2]),
+        ("price", ["price", "1.005", 5, False, 2]),
+        ("price", ["price", "-1", 5, False, 2]),
+        ("price", ["price", "NaN", 5, False, 2]),
+        ("price", ["price", 5, 5, False, 2]),
+        ("id", ["id", 5, 5, False, 2**31]),
+        ("id", ["id", 5, 5, False, 0]),
+        ("id", ["id", 5, 2**63, False, 2]),
+        ("id", ["id", 2**63, 5, False, 2]),
+        ("id", ["id", "5", 5, False, 2]),
+    ],
+)
+async def test_tampered_cursors_are_400_not_500(
+    client: AsyncTestClient, path: str, sort: str, parts: list[object]
+) -> None:
+    """A cursor whose key is no value of its column, or whose page or id is out of range, is refused."""
+    separator = "&" if "?" in path else "?"
+    response = await client.get(f"{path}{separator}sort={sort}&cursor={_cursor(*parts)}")
+    body = assert_problem(response, 400, "cursor")
+    assert body["errors"][0]["message"] == "is not a cursor this service issued"
+
+
+async def test_a_prev_link_is_accepted_even_when_rows_moved_before_page_one(
+    client: AsyncTestClient, new_product: NewProduct, pool: AsyncConnectionPool
+) -> None:
+    """When a repricing puts rows before what was page 1, the prev links issued still work (page >= 1)."""
+    tag = f"Prevlink {uuid.uuid4().hex[:8]}"
+    ids = [(await new_product(name=f"{tag} {n}", price=f"{n}.00")).id for n in (1, 2, 3, 4)]
+    params = {"name": tag, "limit": 2, "sort": "price"}
+    second = await client.get((await client.get("/products/search", params=params)).json()["links"]["next"])
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE products SET price = 0.50 WHERE id = %s", (ids[3],))
+    first = await client.get(second.json()["links"]["prev"])
+    assert first.status_code == 200, first.text
+    assert first.json()["meta"]["page"] == 1 and [i["id"] for i in first.json()["items"]] == ids[:2]
+    before_first = await client.get(first.json()["links"]["prev"])
+    assert before_first.status_code == 200, before_first.text
+    assert [i["id"] for i in before_first.json()["items"]] == [ids[3]]
+    for link in before_first.json()["links"].values():
+        if link is not None:
+            assert (await client.get(link)).status_code == 200, link
+
+
+async def test_links_from_the_last_page_number_are_accepted(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """A cursor labelled with the largest page gives links that are all accepted, next included."""
+    await new_product()
+    await new_product()
+    response = await client.get(
+        "/products", params={"limit": 1, "cursor": _cursor("id", 1, 1, False, 2**31 - 1)}
+    )
+    assert response.status_code == 200, response.text
+    links = response.json()["links"]
+    assert links["next"] is not None
+    for link in links.values():
+        if link is not None:
+            assert (await client.get(link)).status_code == 200, link
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/products/1e3", "product_id"),
+        ("/products/1.0", "product_id"),
+        ("/products/10e-1", "product_id"),
+        ("/products/9007199254740993.0", "product_id"),
+        ("/products/+1", "product_id"),
+        ("/products/%EF%BC%91", "product_id"),
+        ("/products?limit=1e1", "limit"),
+        ("/products?limit=1.0", "limit"),
+        ("/products?limit=%2B10", "limit"),
+        ("/products?page=1e2", "page"),
+        ("/products?page=2.0", "page"),
+        ("/products/search?name=a&page=1e0", "page"),
+        ("/products/search?name=a&limit=5e0", "limit"),
+    ],
+)
+async def test_numbers_written_other_than_as_plain_digits_are_400(
+    client: AsyncTestClient, new_product: NewProduct, url: str, field: str
+) -> None:
+    """Ids, pages and limits are plain digits: exponents, points and signs are refused, not rounded."""
+    await new_product()
+    body = assert_problem(await client.get(url), 400, field)
+    assert "plain digits" in body["errors"][0]["message"]
+
+
+async def test_plain_digits_with_leading_zeros_are_the_number_they_spell(
+    client: AsyncTestClient, new_product: NewProduct
+) -> None:
+    """Leading zeros are still plain digits: 007 is 7."""
+    product = await new_product()
+    response = await client.get(f"/products/000{product.id}", params={"limit": "005"})
+    assert response.status_code == 200 and response.json()["id"] == product.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -240,13 +241,15 @@ async def test_required_if_match_missing_is_428(
 ) -> None:
     """With PRODUCTCORE_REQUIRE_IF_MATCH, a write without If-Match is 428 and changes nothing."""
     product = await new_product()
-    assert_problem(
+    body = assert_problem(
         await strict_client.put(f"/products/{product.id}", json={"price": "1.00", "stock": 1}), 428
     )
+    assert body["type"] == "urn:productcore:problem:if-match-required"
+    assert not re.search(r'"\d+"', body["detail"]), "the detail must not suggest a version"
     ok = await strict_client.put(
         f"/products/{product.id}", json={"price": "1.00", "stock": 1}, headers={"If-Match": '"1"'}
     )
-    assert ok.status_code == 200
+    assert ok.status_code == 200 and ok.json()["version"] == 2
 
 
 async def test_required_if_match_refuses_a_star(
@@ -271,3 +274,130 @@ async def test_out_of_band_sql_update_bumps_the_version(
         await conn.execute("UPDATE products SET stock = stock + 1, version = 1 WHERE id = %s", (product.id,))
     body = (await client.get(f"/products/{product.id}")).json()
     assert (body["version"], body["stock"]) == (2, product.stock + 1)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "text/plain"},
+        {"content-type": "application/x-www-form-urlencoded"},
+        {"content-type": "multipart/form-data; boundary=x"},
+        {"content-type": "application/json; charset=latin-1"},
+        {},
+        {"content-type": "application/json", "content-encoding": "gzip"},
+        {"content-type": "application/json", "content-encoding": "br"},
+        {"content-type": "application/json", "content-encoding": "identity, deflate"},
+    ],
+)
+async def test_a_body_not_declared_as_plain_json_is_415_and_changes_nothing(
+    client: AsyncTestClient, new_product: NewProduct, headers: dict[str, str]
+) -> None:
+    """A valid JSON body sent as another media type, with none, or with a content coding is refused."""
+    product = await new_product(price="10.00", stock=5)
+    response = await client.put(
+        f"/products/{product.id}", content=b'{"price": "1.00", "stock": 1}', headers=headers
+    )
+    body = assert_problem(response, 415)
+    assert body["type"] == "urn:productcore:problem:unsupported-media-type"
+    if "content-encoding" in headers:
+        assert response.headers["accept-encoding"] == "identity"
+    after = (await client.get(f"/products/{product.id}")).json()
+    assert (after["version"], after["price"], after["stock"]) == (1, "10.00", 5)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "Application/JSON; charset=UTF-8", "application/merge-patch+json"],
+)
+async def test_json_media_types_are_accepted(
+    client: AsyncTestClient, new_product: NewProduct, content_type: str
+) -> None:
+    """application/json in any case, with a UTF-8 charset, or a +json type is read as JSON."""
+    product = await new_product()
+    response = await client.put(
+        f"/products/{product.id}",
+        content=b'{"price": "2.00", "stock": 3}',
+        headers={"content-type": content_type, "content-encoding": "identity"},
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("stock", ['"1e1"', '"1"', '"-0"', "1.0", "1e1", "5.0E0", "-0.0"])
+async def test_stock_must_be_a_json_integer(
+    client: AsyncTestClient, new_product: NewProduct, stock: str
+) -> None:
+    """Stock written as a string, a fraction or an exponent is refused even when it is integral."""
+    product = await new_product(price="10.00", stock=5)
+    response = await client.put(
+        f"/products/{product.id}", content=f'{{"price": "1.00", "stock": {stock}}}', headers=JSON
+    )
+    body = assert_problem(response, 400, "stock")
+    assert body["errors"] == [
+        {
+            "location": "body",
+            "field": "stock",
+            "message": "must be a whole number written as a JSON integer, such as 5",
+        }
+    ]
+    assert await _version(client, product.id) == 1
+
+
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        ("-1", "must not be negative"),
+        ("10000000000", "must not exceed 9999999999.99"),
+        ("12.345", "must have at most 2 decimal places"),
+    ],
+)
+async def test_a_string_price_is_explained_as_the_same_number_is(
+    client: AsyncTestClient, new_product: NewProduct, price: str, message: str
+) -> None:
+    """Negative, too large and over-precise prices get the same specific message as a string or a number."""
+    product = await new_product()
+    url = f"/products/{product.id}"
+    as_string = await client.put(url, content=f'{{"price": "{price}", "stock": 1}}', headers=JSON)
+    as_number = await client.put(url, content=f'{{"price": {price}, "stock": 1}}', headers=JSON)
+    assert (
+        assert_problem(as_string, 400, "price")["errors"] == assert_problem(as_number, 400, "price")["errors"]
+    )
+    assert as_string.json()["errors"][0]["message"] == message
+    nan = await client.put(url, content='{"price": "NaN", "stock": 1}', headers=JSON)
+    assert assert_problem(nan, 400, "price")["errors"][0]["message"] == "must be a finite number"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ("", "body", "is required: send a JSON object with price and stock"),
+        ('{"price": true, "stock": 5}', "price", None),
+        ('{"price": 1e400, "stock": 5}', "price", "must not exceed 9999999999.99"),
+        ('{"price": 1e-400, "stock": 5}', "price", "must have at most 2 decimal places"),
+        ('{"price": "1.00", "stock": 1e400}', "stock", None),
+        ('{"price": 1, "stock": 99999999999999999999999}', "stock", "must not exceed 2147483647"),
+        ('{"price": 1, "stock": 1' + "0" * 5000 + "}", "stock", "must not exceed 2147483647"),
+        ('{"price": ' + "[" * 3000 + "]" * 3000 + ', "stock": 1}', "body", "is not valid JSON"),
+        ("[" * 30000 + "]" * 30000, "body", None),
+    ],
+)
+async def test_bad_bodies_are_explained_in_plain_words_on_the_right_field(
+    client: AsyncTestClient, new_product: NewProduct, body: str, field: str, message: str | None
+) -> None:
+    """An empty body, a boolean price, out-of-range numbers and deep nesting name the field, in words."""
+    product = await new_product()
+    response = await client.put(f"/products/{product.id}", content=body, headers=JSON)
+    problem = assert_problem(response, 400, field)
+    if message is not None:
+        assert {"location": "body", "field": field, "message": message} in problem["errors"]
+    assert await _version(client, product.id) == 1
+
+
+@pytest.mark.parametrize("raw_id", ["1.3e1", "13.0", "1e1"])
+async def test_put_to_a_float_id_writes_nothing(
+    client: AsyncTestClient, new_product: NewProduct, raw_id: str
+) -> None:
+    """An id written as a float is refused on writes, not rounded to another product."""
+    product = await new_product()
+    response = await client.put(f"/products/{raw_id}", json={"price": "1.00", "stock": 1})
+    assert_problem(response, 400, "product_id")
+    assert await _version(client, product.id) == 1

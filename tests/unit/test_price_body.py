@@ -1,4 +1,4 @@
-"""The PUT body's price: a plain decimal string or a JSON number, nothing looser."""
+"""The PUT body: a price as a plain decimal string or a JSON number, a stock as a JSON integer only."""
 
 from __future__ import annotations
 
@@ -9,26 +9,29 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from litestar.exceptions import ValidationException
 
-from entrypoints.http.schemas import PRICE_PATTERN, PriceStockIn
-from productcore.errors import InvalidInput
+from entrypoints.http.body import STOCK_TYPE_PROBLEM, read_price_stock
+from entrypoints.http.schemas import PRICE_PATTERN
 from productcore.model import PriceStock
 
 
-class Sent:
-    """A PUT body as the app sees it: the raw bytes, and the struct Litestar converts them to."""
-
-    def __init__(self, price_json: bytes) -> None:
-        self.raw = b'{"price": ' + price_json + b', "stock": 1}'
-        self.data = msgspec.convert(msgspec.json.decode(self.raw), PriceStockIn, strict=False)
-
-    def change(self) -> PriceStock:
-        return self.data.change(self.raw)
+def read(price_json: bytes, stock_json: bytes = b"1") -> PriceStock:
+    """Read a body with these member texts the way the app does."""
+    return read_price_stock(b'{"price": ' + price_json + b', "stock": ' + stock_json + b"}").change()
 
 
-def body(price: object) -> Sent:
-    """Encode ``price`` as JSON and decode the body the way the app does."""
-    return Sent(msgspec.json.encode(price))
+def refusal(price_json: bytes, stock_json: bytes = b"1") -> dict[str, str]:
+    """The fields a body is refused for, with their messages."""
+    with pytest.raises(ValidationException) as error:
+        read(price_json, stock_json)
+    assert isinstance(error.value.extra, list)
+    return {e["key"]: e["message"] for e in error.value.extra}
+
+
+def body(price: object) -> PriceStock:
+    """Encode ``price`` as JSON and read a body with it."""
+    return read(msgspec.json.encode(price))
 
 
 @pytest.mark.parametrize(
@@ -44,7 +47,7 @@ def body(price: object) -> Sent:
 )
 def test_prices_it_accepts(price: object, expected: str) -> None:
     """Plain decimal strings and JSON numbers become the Decimal they spell."""
-    assert body(price).change().price == Decimal(expected)
+    assert body(price).price == Decimal(expected)
 
 
 @pytest.mark.parametrize(
@@ -53,34 +56,73 @@ def test_prices_it_accepts(price: object, expected: str) -> None:
 )
 def test_strings_it_refuses(price: str) -> None:
     """Exponents, signs, spaces, separators, other numerals and extra decimals are refused as the price."""
-    with pytest.raises(InvalidInput) as error:
-        body(price).change()
-    assert [e.field for e in error.value.errors] == ["price"]
+    assert list(refusal(msgspec.json.encode(price))) == ["price"]
 
 
 @pytest.mark.parametrize("price", [True, None, [1], {"amount": 1}])
-def test_other_json_types_are_refused_on_decode(price: object) -> None:
-    """Booleans, null, arrays and objects are not prices."""
-    with pytest.raises(msgspec.ValidationError):
-        body(price)
+def test_other_json_types_are_refused_in_words(price: object) -> None:
+    """Booleans, null, arrays and objects are not prices, and the message names no Python type."""
+    message = refusal(msgspec.json.encode(price))["price"]
+    assert message.startswith("must be a decimal string") and "`" not in message
+
+
+@pytest.mark.parametrize("amount", [b"-1", b"10000000000", b"12.345"])
+def test_a_string_price_gets_the_message_the_same_number_gets(amount: bytes) -> None:
+    """Negative, too large or over-precise amounts are explained alike, sent as a string or a number."""
+    assert refusal(b'"' + amount + b'"') == refusal(amount)
+    assert refusal(amount)["price"].startswith("must not") or "decimal places" in refusal(amount)["price"]
+
+
+def test_a_nan_string_is_called_not_finite() -> None:
+    """The string NaN is explained as what it is, not with the general message."""
+    assert refusal(b'"NaN"') == {"price": "must be a finite number"}
+
+
+@pytest.mark.parametrize("stock", [b'"1"', b'"1e1"', b'"-0"', b"1.0", b"1e1", b"true", b"null", b"[1]"])
+def test_stock_must_be_a_json_integer(stock: bytes) -> None:
+    """Strings, fractions, exponents and booleans are refused as the stock, however integral."""
+    assert refusal(b'"1.00"', stock) == {"stock": STOCK_TYPE_PROBLEM}
+
+
+def test_bad_price_and_stock_are_named_together() -> None:
+    """Every bad member is named in one answer, range errors included."""
+    assert refusal(b"1e400", b"99999999999999999999999") == {
+        "price": "must not exceed 9999999999.99",
+        "stock": "must not exceed 2147483647",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [(b"", "body"), (b"[]", "body"), (b'{"price": 1}', "stock"), (b'{"price": 1, "stock": 1, "x": 1}', "x")],
+)
+def test_bodies_that_are_not_a_price_and_stock_name_what_is_wrong(raw: bytes, field: str) -> None:
+    """Malformed JSON, another shape, a missing or an unknown member: each is named."""
+    with pytest.raises(ValidationException) as error:
+        read_price_stock(raw)
+    assert isinstance(error.value.extra, list)
+    assert error.value.extra[0]["key"] == "body"  # the problem mapping turns the message into its field
+    assert field == "body" or f"`{field}`" in error.value.extra[0]["message"]
 
 
 @given(st.from_regex(PRICE_PATTERN, fullmatch=True))
 def test_every_string_the_schema_allows_is_accepted(text: str) -> None:
     """The documented pattern and the parser agree: whatever the pattern allows parses exactly."""
-    assert body(text).change().price == Decimal(text)
+    assert body(text).price == Decimal(text)
 
 
 @given(st.decimals(min_value=0, max_value=Decimal("9999999999.99"), places=2))
 def test_every_valid_price_survives_being_sent_as_a_json_number(price: Decimal) -> None:
-    """A valid price sent as a JSON number (decoded as a float) comes back exactly."""
-    assert Sent(str(price).encode()).change().price == price
+    """A valid price sent as a JSON number comes back exactly."""
+    assert read(str(price).encode()).price == price
     assert re.fullmatch(PRICE_PATTERN, format(price, "f").rstrip("0").rstrip(".") or "0")
 
 
-@pytest.mark.parametrize(
-    "text", [b"19.999999999999999999", b"1.0000000000000001", b"0.30000000000000004", b"1e2", b"19.990"]
-)
+@pytest.mark.parametrize("text", [b"1.0000000000000001", b"0.30000000000000004", b"19.990", b"1e2", b"-0"])
 def test_json_numbers_are_read_from_their_text_not_through_a_float(text: bytes) -> None:
-    """A number keeps every digit it was sent with, so excess decimals are seen (and refused later)."""
-    assert Sent(text).change().price == Decimal(text.decode())
+    """A number keeps every digit it was sent with, so excess decimals are seen (and refused)."""
+    value = Decimal(text.decode())
+    if value == value.quantize(Decimal("0.01")):
+        assert read(text).price == value
+    else:
+        assert refusal(text) == {"price": "must have at most 2 decimal places"}

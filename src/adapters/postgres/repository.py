@@ -14,7 +14,13 @@ from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from adapters.breaker import CircuitBreaker
-from productcore.errors import ProductNotFound, ServiceUnavailable, VersionConflict
+from productcore.errors import (
+    FieldError,
+    InvalidInput,
+    ProductNotFound,
+    ServiceUnavailable,
+    VersionConflict,
+)
 from productcore.model import Cursor, PriceStock, Product, SearchCriteria, Sort, Total
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,8 @@ _UPDATE = sql.SQL(
 _CURRENT_VERSION = "SELECT version FROM products WHERE id = %(id)s"
 
 _TOTAL = "SELECT row_count FROM product_stats"
+
+REFUSED_VALUE = "has a value outside what a product can hold"
 
 
 def like_pattern(text: str) -> str:
@@ -94,6 +102,12 @@ class PostgresProductRepository:
         except psycopg.OperationalError as error:
             outcome = self.breaker.failure
             raise ServiceUnavailable(f"the database is unavailable ({type(error).__name__})") from None
+        except psycopg.DataError as error:
+            # A value the database cannot take (out of a column's range, a NUL in text): the core's
+            # checks should have refused it first, so it is logged, but it is the caller's value.
+            outcome = self.breaker.success
+            log.warning("the database refused a value: %s: %s", type(error).__name__, error)
+            raise InvalidInput([FieldError("request", REFUSED_VALUE)]) from None
         except Exception:
             outcome = self.breaker.success
             raise

@@ -99,8 +99,8 @@ class WritePreconditions:
             sent = "no If-Match" if parsed.if_match is None else "If-Match: * (which names no version)"
             raise HTTPException(
                 status_code=428,
-                detail=f"this server requires If-Match with the ETag you read on writes, and the request "
-                f'has {sent}: send e.g. If-Match: "3"',
+                detail=f"this server requires If-Match on writes, and the request has {sent}: send the ETag "
+                "of the product as you read it",
             )
         return parsed
 

@@ -57,10 +57,28 @@ class InputLimits(ASGIMiddleware):
             )
             await send_problem(error, scope, receive, send)
             return
-        try:
-            unquote_to_bytes(query).decode("utf-8")
-        except UnicodeDecodeError:
-            error = problem(BAD_REQUEST, "the query string is not UTF-8 once percent-decoded")
+        if (field := _not_utf8(query)) is not None:
+            message = "is not UTF-8 once percent-decoded"
+            error = problem(
+                BAD_REQUEST,
+                f"{field}: {message}",
+                errors=[{"location": "query", "field": field, "message": message}],
+            )
             await send_problem(error, scope, receive, send)
             return
         await next_app(scope, receive, send)
+
+
+def _not_utf8(query: bytes) -> str | None:
+    """The first query parameter whose name or value is not UTF-8 (``query`` if its name is not), or None."""
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            decoded_name = unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return "query"
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return decoded_name or "query"
+    return None

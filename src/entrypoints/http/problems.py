@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -19,6 +17,7 @@ from litestar.plugins.problem_details import (
 )
 from litestar.types import Receive, Scope, Send
 
+from entrypoints.http.messages import field_problem
 from entrypoints.http.request_id import request_id
 from entrypoints.http.schemas import Problem
 from productcore.errors import (
@@ -53,8 +52,16 @@ DOMAIN_PROBLEMS: dict[type[ProductcoreError], ProblemKind] = {
 
 _INTERNAL = ProblemKind(500, "internal-error", "Internal server error")
 
-# Where the fields the core names come from in a request; the rest are query parameters.
-_LOCATIONS = {"id": "path", "price": "body", "stock": "body", "If-Match": "header", "If-None-Match": "header"}
+# Where the fields the core names come from in a request; the rest are query parameters, but for
+# "request": a value the database refused, which the request as a whole carried.
+_LOCATIONS: dict[str, str | None] = {
+    "product_id": "path",
+    "price": "body",
+    "stock": "body",
+    "If-Match": "header",
+    "If-None-Match": "header",
+    "request": None,
+}
 
 
 class ApiProblem(ProblemDetailsException):
@@ -90,7 +97,7 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     if kind is _INTERNAL:
         problem = _problem(kind, "the server could not complete the request")
     elif isinstance(error, InvalidInput):
-        errors = [_field(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
+        errors = [field_problem(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
         problem = _problem(kind, str(error), errors=errors)
     elif isinstance(error, VersionConflict):
         problem = _problem(
@@ -108,48 +115,6 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     return problem
 
 
-_TYPE_NAMES = {
-    "int": "an integer",
-    "str": "a string",
-    "object": "a JSON object",
-    "array": "a JSON array",
-    "float": "a number",
-    "bool": "a boolean",
-    "null": "null",
-    "decimal": "a decimal number",
-}
-_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (
-        re.compile(r"Expected `(\w+)`, got `(\w+)`"),
-        lambda m: f"must be {_TYPE_NAMES.get(m[1], m[1])}, not {_TYPE_NAMES.get(m[2], m[2])}",
-    ),
-    (re.compile(r"Expected `int` (>=|<=|>|<) (-?\d+)"), lambda m: f"must be an integer {m[1]} {m[2]}"),
-    (re.compile(r"Invalid decimal string"), lambda m: "must be a decimal number such as 19.99"),
-    (re.compile(r"Invalid enum value '(.*)'"), lambda m: f"{m[1]!r} is not one of the allowed values"),
-    (
-        re.compile(r"Expected `str` of length (<=|>=) (\d+)"),
-        lambda m: f"must have {'at most' if m[1] == '<=' else 'at least'} {m[2]} characters",
-    ),
-]
-_MISSING = re.compile(r"Object missing required field `(\w+)`")
-_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
-
-
-def _field(location: str, key: str, message: str) -> dict[str, str]:
-    if (m := _MISSING.search(message)) is not None:
-        key, message = m[1], "is required"
-    elif (m := _UNKNOWN.search(message)) is not None:
-        key, message = m[1], "is not a known field"
-    else:
-        for pattern, render in _MESSAGES:
-            if (m := pattern.search(message)) is not None:
-                message = render(m)
-                break
-    if key == "data":
-        key = "body"
-    return {"location": location, "field": key, "message": message}
-
-
 def _source(source: object) -> str:
     """Litestar names the part of the request as a ``ParamType`` enum, or not at all for bodies."""
     return str(getattr(source, "value", source or "body"))
@@ -160,7 +125,8 @@ def validation_problem(error: ValidationException) -> ApiProblem:
     kind = DOMAIN_PROBLEMS[InvalidInput]
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
-        _field(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", ""))) for e in extra
+        field_problem(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", "")))
+        for e in extra
     ]
     if not errors:
         return _problem(kind, error.detail or "the request is malformed")
@@ -168,18 +134,26 @@ def validation_problem(error: ValidationException) -> ApiProblem:
     return _problem(kind, detail, errors=errors)
 
 
+HTTP_PROBLEMS: dict[int, ProblemKind] = {
+    404: ProblemKind(404, "not-found", "Not Found"),
+    405: ProblemKind(405, "method-not-allowed", "Method Not Allowed"),
+    413: ProblemKind(413, "body-too-large", "Content Too Large"),
+    428: ProblemKind(428, "if-match-required", "Precondition Required"),
+}
+"""Problems of errors Litestar (or a handler, as an ``HTTPException``) raises, by status."""
+
+
 def http_problem(error: HTTPException) -> ApiProblem:
     """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
     if error.status_code == 400:
         detail = error.detail or "the request body could not be read"
-        return _problem(DOMAIN_PROBLEMS[InvalidInput], detail, errors=[_field("body", "body", detail)])
-    return ApiProblem(
-        detail=error.detail,
-        status_code=error.status_code,
-        headers=error.headers,
-        type_="about:blank",
-        title=HTTPStatus(error.status_code).phrase,
+        field = field_problem("body", "body", detail)
+        return _problem(DOMAIN_PROBLEMS[InvalidInput], f"body: {field['message']}", errors=[field])
+    status = HTTPStatus(error.status_code)
+    kind = HTTP_PROBLEMS.get(
+        status, ProblemKind(status, status.phrase.lower().replace(" ", "-"), status.phrase)
     )
+    return _problem(kind, error.detail or status.phrase, headers=error.headers or None)
 
 
 def internal_problem(error: Exception) -> ApiProblem:
@@ -200,6 +174,7 @@ _DESCRIPTIONS = {
     401: "No API key, or one this server does not know: send `Authorization: Bearer <key>`",
     403: "The API key lacks the scope this operation needs",
     413: "The request body is larger than this server accepts",
+    415: "The body is not declared as JSON (Content-Type: application/json), or is compressed",
     414: "The query string is longer than this server accepts",
     429: "This client's budget is spent: see the RateLimit header and retry after Retry-After seconds",
     431: "The request headers are larger than this server accepts",
@@ -237,17 +212,20 @@ UNAUTHORIZED = ProblemKind(401, "unauthorized", "Unauthorized")
 FORBIDDEN = ProblemKind(403, "insufficient-scope", "Forbidden")
 RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many requests")
 QUERY_TOO_LONG = ProblemKind(414, "query-too-long", "URI too long")
+UNSUPPORTED_MEDIA_TYPE = ProblemKind(415, "unsupported-media-type", "Unsupported media type")
 HEADERS_TOO_LARGE = ProblemKind(431, "headers-too-large", "Request header fields too large")
 
 READ_PROBLEMS = (401, 414, 429, 431)
 """Statuses the access gate and input limits can answer any read with."""
-WRITE_PROBLEMS = (401, 403, 413, 414, 429, 431)
-"""Statuses the access gate, body limit and input limits can answer any write with."""
+WRITE_PROBLEMS = (401, 403, 413, 414, 415, 429, 431)
+"""Statuses the access gate, body checks and input limits can answer any write with."""
 
 
-def problem(kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None) -> ApiProblem:
-    """A problem of ``kind`` for errors raised outside the domain (access, limits)."""
-    return _problem(kind, detail, headers=headers)
+def problem(
+    kind: ProblemKind, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> ApiProblem:
+    """A problem of ``kind`` for errors raised outside the domain (access, limits, body checks)."""
+    return _problem(kind, detail, headers=headers, **extra)
 
 
 async def send_problem(error: ApiProblem, scope: Scope, receive: Receive, send: Send) -> None:

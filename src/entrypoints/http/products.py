@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 
 from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
+from entrypoints.http.body import PriceStockRequest, require_json
 from entrypoints.http.conditional import NEVER_MATCHES, WritePreconditions, etag, matches_none
+from entrypoints.http.parameters import (
+    DEFAULT_LIMIT,
+    FIRST_PAGE,
+    TYPE_DECODERS,
+    CursorParam,
+    Limit,
+    NameQuery,
+    PageNumber,
+    Price,
+    ProductId,
+    SortParam,
+)
 from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
-from entrypoints.http.schemas import PRICE_PATTERN, PageLinks, PriceStockIn, ProductOut, ProductPage
+from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage, amount_problem
+from productcore.errors import FieldError, InvalidQuery
 from productcore.model import (
     Page,
     PageRequest,
@@ -28,36 +42,7 @@ from productcore.model import (
 )
 from productcore.pagination import decode_cursor, encode_cursor
 from productcore.service import ProductService
-from productcore.validation import MAX_ID, MAX_LIMIT, MAX_NAME_QUERY, MAX_PAGE
-
-# The exact bound: generated as a float, 2**63 - 1 would round up to 2**63.
-ProductId = Annotated[
-    int, Parameter(ge=1, le=MAX_ID, description="Product id", schema_extra={"maximum": MAX_ID})
-]
-PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1")]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Products per page, 1 to 100")]
-SortParam = Annotated[Sort, Parameter(description="Order: id, price or name; a leading - reverses it")]
-CursorParam = Annotated[
-    str | None,
-    Parameter(
-        max_length=512,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Keyset cursor from a next/prev link (opaque); overrides page",
-    ),
-]
-Price = Annotated[
-    str | None,
-    Parameter(pattern=PRICE_PATTERN, description="Amount with at most two decimals, e.g. 10 or 19.99"),
-]
-NameQuery = Annotated[
-    str | None,
-    Parameter(
-        min_length=1,
-        max_length=MAX_NAME_QUERY,
-        pattern=r"^[^\x00]*[^\s\x00][^\x00]*$",
-        description="Case-insensitive substring of the name (not blank, no NUL)",
-    ),
-]
+from productcore.validation import MAX_PAGE
 
 
 def provide_service(state: State) -> ProductService:
@@ -86,7 +71,21 @@ def _document_response(document: ProductDocument, status_code: int = 200) -> Res
 
 
 def _page_request(page: int, limit: int, sort: Sort, cursor: str | None) -> PageRequest:
-    return PageRequest(page=page, limit=limit, sort=sort, cursor=decode_cursor(cursor) if cursor else None)
+    cursor_at = decode_cursor(cursor) if cursor is not None else None
+    return PageRequest(page=int(page), limit=int(limit), sort=sort, cursor=cursor_at)
+
+
+def _criteria(name: str | None, min_price: str | None, max_price: str | None) -> SearchCriteria:
+    """Search criteria from the query; a bad price bound is named with what is wrong with it."""
+    bounds = {"min_price": min_price, "max_price": max_price}
+    errors = [FieldError(f, p) for f, t in bounds.items() if t is not None and (p := amount_problem(t))]
+    if errors:
+        raise InvalidQuery(errors)
+    return SearchCriteria(
+        name=name,
+        min_price=Decimal(min_price) if min_price is not None else None,
+        max_price=Decimal(max_price) if max_price is not None else None,
+    )
 
 
 def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
@@ -103,7 +102,7 @@ def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
         PageLinks(
             self=link(page=result.page),
             first=link(page=1),
-            last=link(page=max(result.total_pages, 1)),
+            last=link(page=min(max(result.total_pages, 1), MAX_PAGE)),
             next=link(cursor=encode_cursor(result.next_cursor)) if result.next_cursor else None,
             prev=prev,
         ),
@@ -116,6 +115,7 @@ class ProductController(Controller):
     path = "/products"
     tags = ["products"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
+    type_decoders = TYPE_DECODERS
     response_headers = RATE_LIMIT_HEADERS
 
     @get(
@@ -128,8 +128,8 @@ class ProductController(Controller):
         self,
         request: Request[Any, Any, Any],
         service: NamedDependency[ProductService],
-        page: PageNumber = 1,
-        limit: Limit = 20,
+        page: PageNumber = FIRST_PAGE,
+        limit: Limit = DEFAULT_LIMIT,
         sort: SortParam = Sort.ID,
         cursor: CursorParam = None,
     ) -> ProductPage:
@@ -150,17 +150,13 @@ class ProductController(Controller):
         name: NameQuery = None,
         min_price: Price = None,
         max_price: Price = None,
-        page: PageNumber = 1,
-        limit: Limit = 20,
+        page: PageNumber = FIRST_PAGE,
+        limit: Limit = DEFAULT_LIMIT,
         sort: SortParam = Sort.ID,
         cursor: CursorParam = None,
     ) -> ProductPage:
         """Return one page of the products whose name contains ``name`` and whose price is in range."""
-        criteria = SearchCriteria(
-            name=name,
-            min_price=Decimal(min_price) if min_price is not None else None,
-            max_price=Decimal(max_price) if max_price is not None else None,
-        )
+        criteria = _criteria(name, min_price, max_price)
         result = await service.search(criteria, _page_request(page, limit, sort, cursor))
         base = {
             k: str(v)
@@ -179,7 +175,7 @@ class ProductController(Controller):
         self, request: Request[Any, Any, Any], service: NamedDependency[ProductService], product_id: ProductId
     ) -> Response[bytes]:
         """Return one product; ``If-None-Match`` with its current ETag gives 304 Not Modified."""
-        document = await service.get_document(product_id)
+        document = await service.get_document(int(product_id))
         if matches_none(request.headers.get("if-none-match"), document.version):
             return Response(content=b"", status_code=304, headers=_cache_headers(document.version))
         return _document_response(document)
@@ -190,6 +186,8 @@ class ProductController(Controller):
         summary="Set price and stock",
         responses={200: product_body(), **problems(400, 404, 412, 428, 503, *WRITE_PROBLEMS)},
         security=WRITE_SECURITY,
+        before_request=require_json,
+        request_class=PriceStockRequest,
     )
     async def update_product(
         self,
@@ -204,8 +202,8 @@ class ProductController(Controller):
             request.headers.get("if-none-match"),
             require_if_match=request.app.state.settings.require_if_match,
         )
-        change = data.change(await request.body())
-        product = await _write(service, product_id, change, preconditions)
+        change = data.change()
+        product = await _write(service, int(product_id), change, preconditions)
         return _document_response(ProductDocument(product.version, encode_product(product)))
 
 

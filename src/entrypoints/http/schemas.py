@@ -10,9 +10,8 @@ from typing import Annotated
 import msgspec
 from litestar.openapi.spec import OpenAPI, Schema
 
-from productcore.errors import FieldError, InvalidInput
 from productcore.model import Page, PriceStock, Product
-from productcore.validation import MAX_PRICE, MAX_STOCK
+from productcore.validation import MAX_PRICE, MAX_STOCK, price_problem
 
 
 class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,7 +34,8 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
 
 PRICE_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
 _PRICE_TEXT = re.compile(PRICE_PATTERN)
-_PRICE_PROBLEM = 'must be a decimal string such as "19.99" or a JSON number, at most two decimal places'
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+|nan|inf|infinity)", re.IGNORECASE)
+AMOUNT_PROBLEM = "must be a decimal amount such as 19.99 (at most two decimals)"
 _PRICE_SCHEMA = {
     "type": None,
     "one_of": [
@@ -51,8 +51,25 @@ _PRICE_SCHEMA = {
 }
 
 
+def amount_problem(text: str) -> str | None:
+    """Say what is wrong with an amount written as text, or None when it is plain digits and cents.
+
+    Text that reads as a number but not a valid price (negative, NaN, too large, three decimals)
+    gets the message the same value gets as a JSON number; anything else the general one.
+    """
+    if _PRICE_TEXT.fullmatch(text):
+        return None
+    if _NUMBER_TEXT.fullmatch(text):
+        return price_problem(Decimal(text)) or AMOUNT_PROBLEM
+    return AMOUNT_PROBLEM
+
+
 class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The body of ``PUT /products/{id}``: the new price (string or number, at most 2 decimals) and stock."""
+    """The body of ``PUT /products/{id}``: the new price (string or number, at most 2 decimals) and stock.
+
+    Read by ``entrypoints.http.body.read_price_stock``, which keeps ``price`` as the exact decimal
+    text the client sent (a string's content or a number's digits).
+    """
 
     price: Annotated[
         str | int | float,
@@ -61,32 +78,19 @@ class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             extra_json_schema={"extra": _PRICE_SCHEMA},
         ),
     ]
-    stock: Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK, description="Units in stock")]
+    stock: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=MAX_STOCK,
+            description="Units in stock: a JSON integer, written without a fraction or exponent "
+            "(1.0 and 1e1 are refused)",
+        ),
+    ]
 
-    def change(self, body: bytes) -> PriceStock:
-        """The domain change this body asks for; ``body`` is the raw request body it came from.
-
-        A string price must be plain digits with at most two decimals (no exponent, sign, spaces
-        or other numerals). A JSON number is read from its text in ``body``, exactly: the parsed
-        value went through a float, which would round 19.999999999999999999 into a valid 20.
-
-        Raises:
-            InvalidInput: a string price is not such a decimal.
-        """
-        if isinstance(self.price, str):
-            if not _PRICE_TEXT.fullmatch(self.price):
-                raise InvalidInput([FieldError("price", _PRICE_PROBLEM)])
-            return PriceStock(Decimal(self.price), self.stock)
-        return PriceStock(Decimal(bytes(_number_decoder.decode(body).price).decode()), self.stock)
-
-
-class _PriceText(msgspec.Struct):
-    """The price member of a body, as the JSON text it was sent as."""
-
-    price: msgspec.Raw
-
-
-_number_decoder = msgspec.json.Decoder(_PriceText)
+    def change(self) -> PriceStock:
+        """The domain change this body asks for, the price read exactly from its text."""
+        return PriceStock(Decimal(str(self.price)), self.stock)
 
 
 class PageMeta(msgspec.Struct, frozen=True, kw_only=True):
