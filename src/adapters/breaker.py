@@ -4,7 +4,8 @@ waiting on it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class CircuitBreaker:
@@ -64,3 +65,17 @@ class CircuitBreaker:
         Counts as neither success nor failure; if it was the half-open probe, the next call may probe.
         """
         self._probing = False
+
+    @contextmanager
+    def watching(self, failures: tuple[type[BaseException], ...]) -> Iterator[None]:
+        """Record how the call made inside ends: one of ``failures`` counts against the server, a
+        normal end for it, and anything else (a cancellation, a bug) as neither (``abandon``)."""
+        try:
+            yield
+        except failures:
+            self.failure()
+            raise
+        except BaseException:
+            self.abandon()
+            raise
+        self.success()

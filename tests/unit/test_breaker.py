@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.breaker import CircuitBreaker
 
 
@@ -69,4 +71,21 @@ def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
     assert breaker.state == "half-open"
     assert breaker.allow()
     breaker.success()
+    assert breaker.state == "closed"
+
+
+def test_watching_records_failures_successes_and_neither() -> None:
+    """A listed failure counts, a normal end closes, anything else frees the probe without a verdict."""
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, reset_after=1.0, clock=clock)
+    with pytest.raises(OSError, match="down"), breaker.watching((OSError,)):
+        raise OSError("down")
+    assert breaker.state == "open"
+    clock.now = 1.0
+    assert breaker.allow()
+    with pytest.raises(KeyError), breaker.watching((OSError,)):
+        raise KeyError("a bug")
+    assert breaker.state == "half-open" and breaker.allow()
+    with breaker.watching((OSError,)):
+        pass
     assert breaker.state == "closed"

@@ -30,18 +30,16 @@ class RedisInvalidationBus:
         if not self._breaker.allow():
             return False
         try:
-            if flush or not invalidations:
-                await self._client.publish(self.channel, encode_message(invalidations[:_BATCH], flush=flush))
-                invalidations = invalidations[_BATCH:]
-            for start in range(0, len(invalidations), _BATCH):
-                chunk = invalidations[start : start + _BATCH]
-                await self._client.publish(self.channel, encode_message(chunk, flush=False))
+            with self._breaker.watching(FAILURES):
+                if flush or not invalidations:
+                    await self._client.publish(
+                        self.channel, encode_message(invalidations[:_BATCH], flush=flush)
+                    )
+                    invalidations = invalidations[_BATCH:]
+                for start in range(0, len(invalidations), _BATCH):
+                    chunk = invalidations[start : start + _BATCH]
+                    await self._client.publish(self.channel, encode_message(chunk, flush=False))
         except FAILURES as error:
-            self._breaker.failure()
             log.warning("publishing invalidations failed (%s)", type(error).__name__)
             return False
-        except BaseException:  # cancelled: no verdict on Redis, but a probe must not stay in flight
-            self._breaker.abandon()
-            raise
-        self._breaker.success()
         return True

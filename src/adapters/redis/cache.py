@@ -94,30 +94,20 @@ class RedisProductCache:
         if not self.breaker.allow():
             return fallback
         try:
-            result = await operation()
+            with self.breaker.watching(FAILURES):
+                return await operation()
         except FAILURES as error:
-            self.breaker.failure()
             self._stats.l2_errors += 1
             log.warning("Redis cache call failed (%s); serving from PostgreSQL", type(error).__name__)
             return fallback
-        except BaseException:  # cancelled: no verdict on Redis, but a probe must not stay in flight
-            self.breaker.abandon()
-            raise
-        self.breaker.success()
-        return result
 
     async def _required(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run ``operation``; a Redis failure becomes ``ServiceUnavailable``."""
         try:
-            result = await operation()
+            with self.breaker.watching(FAILURES):
+                return await operation()
         except FAILURES as error:
-            self.breaker.failure()
             raise ServiceUnavailable(f"the cache is unavailable ({type(error).__name__})") from None
-        except BaseException:
-            self.breaker.abandon()
-            raise
-        self.breaker.success()
-        return result
 
     async def lookup(self, product_id: int) -> CacheLookup:
         """One round trip: the entry, or a miss that takes the fill lease when it is free."""
