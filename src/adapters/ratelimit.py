@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from dataclasses import field as dataclass_field
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import (
@@ -16,22 +15,24 @@ from limits.aio.strategies import (
     RateLimiter,
     SlidingWindowCounterRateLimiter,
 )
-from limits.errors import StorageError
 from limits.storage import storage_from_string
 from prometheus_client import Counter, Gauge
-from redis.asyncio import ConnectionPool
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from adapters.redis.budgets import BatchedBudgets, Strategy, Verdict
+
 log = logging.getLogger("productcore.ratelimit")
 
-Strategy = Literal["sliding-window-counter", "moving-window"]
+__all__ = ["Limiter", "Policy", "Strategy", "Verdict", "open_limiter"]
+
 STRATEGIES: dict[Strategy, type[RateLimiter]] = {
     "sliding-window-counter": SlidingWindowCounterRateLimiter,
     "moving-window": MovingWindowRateLimiter,
 }
-_STORE_ERRORS = (StorageError, RedisError, OSError, TimeoutError)
+_STORE_ERRORS = (RedisError, OSError, TimeoutError)
 
 FALLBACK_DECISIONS = Counter(
     "productcore_rate_limit_fallback_decisions",
@@ -53,6 +54,8 @@ class Policy:
 
     name: str
     item: RateLimitItem
+    field: bytes = dataclass_field(init=False, repr=False, compare=False)
+    """This budget as a ``RateLimit-Policy`` field value (draft-ietf-httpapi-ratelimit-headers)."""
 
     @classmethod
     def parse(cls, name: str, text: str) -> Policy:
@@ -73,18 +76,13 @@ class Policy:
         """The window length in seconds."""
         return int(self.item.get_expiry())
 
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The outcome of one request against a budget."""
-
-    allowed: bool
-    remaining: int
-    reset_after: float
-    """Seconds until the budget has room again."""
+    def __post_init__(self) -> None:
+        field_value = f'"{self.name}";q={self.quota};w={self.window}'.encode()
+        object.__setattr__(self, "field", field_value)
 
 
 async def _decide(limiter: RateLimiter, policy: Policy, identity: str) -> Verdict:
+    """A decision of the per-process limiter (``limits`` in memory): the hit, then the window's state."""
     allowed = await limiter.hit(policy.item, policy.name, identity)
     stats = await limiter.get_window_stats(policy.item, policy.name, identity)
     remaining = max(0, int(stats.remaining))
@@ -98,28 +96,22 @@ async def _decide(limiter: RateLimiter, policy: Policy, identity: str) -> Verdic
 class Limiter:
     """Counts requests against budgets in a shared store, failing open to a per-process store.
 
-    When the shared store errs or is slower than ``timeout``, decisions come from the in-memory
+    When the shared store errs or times out (its client's socket timeout bounds each batch, and a
+    decision waits for at most the batch in flight and its own), decisions come from the in-memory
     limiter (logged, counted in ``productcore_rate_limit_fallback_decisions``) and the shared store is
-    retried after ``retry_after`` seconds, so an outage costs no request more than one timeout.
+    retried after ``retry_after`` seconds, so an outage costs no request more than two timeouts.
 
     Args:
-        shared: The limiter over the shared store, or None to keep budgets per process.
+        shared: The budgets in the shared store, or None to keep budgets per process.
         local: The limiter over process memory.
-        timeout: Longest wait for the shared store per decision, in seconds.
         retry_after: How long to stay on the local limiter after a failure, in seconds.
     """
 
     def __init__(
-        self,
-        shared: RateLimiter | None,
-        local: RateLimiter,
-        *,
-        timeout: float = 0.25,
-        retry_after: float = 5.0,
+        self, shared: BatchedBudgets | None, local: RateLimiter, *, retry_after: float = 5.0
     ) -> None:
         self._shared = shared
         self._local = local
-        self._timeout = timeout
         self._retry_after = retry_after
         self._retry_at: float | None = None
 
@@ -132,8 +124,7 @@ class Limiter:
         """Count one request by ``identity`` against ``policy`` and say whether it may proceed."""
         if self._shared is not None and (self._retry_at is None or time.monotonic() >= self._retry_at):
             try:
-                async with asyncio.timeout(self._timeout):
-                    verdict = await _decide(self._shared, policy, identity)
+                verdict = await self._shared.decide(policy.name, policy.quota, policy.window, identity)
             except _STORE_ERRORS as error:
                 self._failed(error)
             else:
@@ -147,11 +138,10 @@ class Limiter:
         STORE_FAILURES.inc()
         if self._retry_at is None:
             DEGRADED.set(1)
-            cause = error.storage_error if isinstance(error, StorageError) else error
             log.warning(
                 "rate-limit store unreachable (%s: %s); limits are per process until it answers again",
-                type(cause).__name__,
-                cause,
+                type(error).__name__,
+                error,
             )
         self._retry_at = time.monotonic() + self._retry_after
 
@@ -160,13 +150,6 @@ class Limiter:
             self._retry_at = None
             DEGRADED.set(0)
             log.warning("rate-limit store answers again; budgets are shared again")
-
-
-def _storage_uri(redis_url: str) -> str:
-    scheme, _, rest = redis_url.partition("://")
-    if scheme == "unix":
-        return f"async+redis+unix://{rest}"
-    return f"async+{scheme}://{rest}"
 
 
 @asynccontextmanager
@@ -183,21 +166,17 @@ async def open_limiter(
     if redis_url is None:
         yield Limiter(None, local)
         return
-    # No client-side retries: a failed command falls back at once instead of backing off.
-    pool = ConnectionPool.from_url(
+    # No client-side retries: a failed batch falls back at once instead of backing off.
+    client = Redis.from_url(
         redis_url,
         socket_connect_timeout=store_timeout,
         socket_timeout=store_timeout,
         retry=Retry(NoBackoff(), 0),
+        client_name="productcore-ratelimit",
     )
-    storage = storage_from_string(
-        _storage_uri(redis_url),
-        implementation="redispy",
-        key_prefix=key_prefix,
-        wrap_exceptions=True,
-        connection_pool=pool,  # type: ignore[arg-type]  # limits passes options through to redis-py
-    )
+    budgets = BatchedBudgets(client, key_prefix, strategy)
     try:
-        yield Limiter(STRATEGIES[strategy](storage), local, timeout=store_timeout, retry_after=retry_after)
+        yield Limiter(budgets, local, retry_after=retry_after)
     finally:
-        await pool.aclose()
+        await budgets.aclose()
+        await client.aclose()

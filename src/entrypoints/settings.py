@@ -56,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     exact_count_limit: Annotated[int, msgspec.Meta(ge=0)] = 1_000
     require_if_match: bool = False
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error)$")] = "info"
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
     rate_limit_enabled: bool = True
     rate_limit_read: str = "100/minute"
     rate_limit_write: str = "50/minute"

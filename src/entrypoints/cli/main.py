@@ -72,9 +72,8 @@ def cli() -> None:
 @click.option("--demo", is_flag=True, help=f"Load {DEMO_PRODUCTS:,} demo products if the catalogue is empty.")
 def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     """Serve the HTTP API (docs at /docs)."""
-    import uvicorn
-
     from entrypoints.cli.loading import seed_if_empty
+    from entrypoints.cli.serving import run_server
 
     configured = load_settings()
     host = configured.host if host is None else host
@@ -96,16 +95,7 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
         os.environ["PRODUCTCORE_DATABASE_URL"] = url
         os.environ["PRODUCTCORE_MIGRATE_ON_START"] = "false"
         click.echo(f"productcore on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
-        uvicorn.run(
-            "entrypoints.http.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            # The access gate reads X-Forwarded-For itself, from PRODUCTCORE_TRUSTED_PROXIES only.
-            proxy_headers=False,
-        )
+        run_server(host, port, workers=workers, log_level=settings.log_level)
 
 
 @cli.command()

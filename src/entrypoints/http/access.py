@@ -1,18 +1,22 @@
-"""Build the access gate and input limits from settings, and describe API keys in the OpenAPI schema."""
+"""Access rules, the key check and input limits from settings; API keys in the OpenAPI schema."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
+from adapters.ratelimit import Policy
 from entrypoints.apikeys import KeyRing
 from entrypoints.http import ratelimit
-from entrypoints.http.client_address import parse_networks
-from entrypoints.http.gate import LIMITER_STATE_KEY, AccessGate, KeyCheck
+from entrypoints.http.client_address import Network, parse_networks
+from entrypoints.http.gate import KeyCheck
 from entrypoints.http.input_limits import InputLimits
 from entrypoints.settings import Settings
 
-__all__ = ["API_KEY_SCHEME", "LIMITER_STATE_KEY", "OPERATIONAL_PATHS", "SECURITY_SCHEMES"]
+__all__ = ["API_KEY_SCHEME", "OPERATIONAL_PATHS", "SECURITY_SCHEMES"]
 
 OPERATIONAL_PATHS = ("^/health/", "^/metrics$", "^/docs(/|$)")
 """Probes, metrics and API docs: never rate limited or keyed, so an orchestrator, a Prometheus scraper
@@ -45,18 +49,35 @@ RATE_LIMIT_HEADERS = [
 ]
 
 
-def access_gate(settings: Settings) -> AccessGate:
-    """The gate for this configuration: read/write budgets, keyed by API key or client address."""
-    return AccessGate(
+@dataclass(frozen=True, slots=True)
+class AccessRules:
+    """Who is charged to which budget, and who may read and write.
+
+    Args:
+        keys: The configured API keys.
+        policies: The read and write budgets, or None for no rate limiting.
+        trusted_proxies: Peers whose ``X-Forwarded-For`` is believed.
+        reads_need_key: Whether reads need a key with the read scope.
+    """
+
+    keys: KeyRing
+    policies: Mapping[str, Policy] | None
+    trusted_proxies: tuple[Network, ...] = ()
+    reads_need_key: bool = False
+
+
+def access_rules(settings: Settings) -> AccessRules:
+    """Budgets keyed by API key or client address, and who may read and write, for this configuration."""
+    return AccessRules(
         keys=KeyRing.from_config(settings.api_keys),
         policies=ratelimit.policies(settings),
         trusted_proxies=parse_networks(settings.trusted_proxies),
-        exclude=OPERATIONAL_PATHS,
+        reads_need_key=settings.require_key_for_reads,
     )
 
 
 def key_check(settings: Settings) -> KeyCheck:
-    """The API key check for this configuration (writes always, reads when configured)."""
+    """The API key check of routed requests (writes always, reads when configured)."""
     return KeyCheck(
         keys=KeyRing.from_config(settings.api_keys),
         reads_need_key=settings.require_key_for_reads,

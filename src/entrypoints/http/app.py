@@ -12,22 +12,23 @@ from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
 from entrypoints.container import Application, running
 from entrypoints.http.access import (
     API_KEY_SCHEME,
-    LIMITER_STATE_KEY,
     SECURITY_SCHEMES,
-    access_gate,
+    access_rules,
     input_limits,
     key_check,
 )
+from entrypoints.http.access_log import AccessLog
+from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
-from entrypoints.http.methods import MethodSemantics, route_methods
+from entrypoints.http.methods import route_methods
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.products import ProductController
-from entrypoints.http.request_id import add_request_id
+from entrypoints.http.request_metrics import request_metrics
 from entrypoints.http.schemas import PriceStockIn, close_objects
 from entrypoints.settings import Settings
 
@@ -49,24 +50,30 @@ def create_app(settings: Settings | None = None, container: Application | None =
     """
     settings = settings or Settings.from_env()
     container = container or Application(settings=settings)
+    access_log = AccessLog(log_format=settings.log_format) if settings.access_log else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running(container) as runtime:
-            app.state.product_service = runtime.service
+            app.state.product_service = front.service = runtime.service
             app.state.health_checks = runtime.health_checks
-            app.state[LIMITER_STATE_KEY] = await container.gateways.rate_limiter()
-            yield
+            front.limiter = await container.gateways.rate_limiter()
+            if access_log is not None:
+                access_log.start()
+            try:
+                yield
+            finally:
+                front.service = front.limiter = None
+                if access_log is not None:
+                    access_log.close()
 
-    prometheus = PrometheusConfig(app_name="productcore", group_path=True, exclude=["/metrics"])
     app = Litestar(
         route_handlers=[ProductController, HealthController, MetricsController],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
-        middleware=[prometheus.middleware, key_check(settings), input_limits(settings)],
+        middleware=[key_check(settings)],
         request_max_body_size=settings.max_body_bytes,
-        before_send=[add_request_id],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
@@ -84,5 +91,13 @@ def create_app(settings: Settings | None = None, container: Application | None =
     )
     close_objects(app.openapi_schema, PriceStockIn)
     # Outside routing, so that HEAD reaches the GET handlers and unrouted requests (404, 405) are charged.
-    app.asgi_handler = MethodSemantics(access_gate(settings)(app.asgi_handler), route_methods(app))
+    front = FrontDoor(
+        app.asgi_handler,
+        rules=access_rules(settings),
+        limits=input_limits(settings),
+        routes=route_methods(app),
+        metrics=request_metrics(),
+        access_log=access_log,
+    )
+    app.asgi_handler = front
     return app

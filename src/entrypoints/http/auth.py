@@ -14,6 +14,8 @@ from entrypoints.http.request_id import request_id
 log = logging.getLogger("productcore.auth")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CREDENTIALS_STATE_KEY = "credentials"
+"""Where the front door leaves the request's :class:`Credentials` for the key check after routing."""
 REALM = 'Bearer realm="productcore"'
 
 

@@ -4,69 +4,63 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 from entrypoints.http.problems import (
     DOMAIN_PROBLEMS,
     HEADERS_TOO_LARGE,
     QUERY_TOO_LONG,
+    ApiProblem,
     problem,
-    send_problem,
 )
 from productcore.errors import InvalidInput
 
 BAD_REQUEST = DOMAIN_PROBLEMS[InvalidInput]
 
 
-class InputLimits(ASGIMiddleware):
+class InputLimits:
     """Bounds on what a request head may carry (the body limit is Litestar's ``request_max_body_size``).
 
-    The server in front (uvicorn's h11 parser, a proxy) has its own, larger bounds; these give
-    a problem response instead of a bare connection error.
+    The server in front (granian, a proxy) has its own, larger bounds; these give a problem response
+    instead of a bare connection error.
 
     Args:
         max_header_bytes: Largest total of header names and values, counted as sent on the wire.
         max_query_bytes: Longest query string, in bytes as sent (percent-encoded).
     """
 
-    scopes = (ScopeType.HTTP,)
-
     def __init__(self, *, max_header_bytes: int, max_query_bytes: int) -> None:
         self._max_header_bytes = max_header_bytes
         self._max_query_bytes = max_query_bytes
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Answer 431 or 414 when a bound is exceeded, else pass the request on."""
-        header_bytes = sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
+    def problem(self, scope: Scope) -> ApiProblem | None:
+        """The 431, 414 or 400 problem a request head earns, or None when it is within bounds."""
+        header_bytes = 0
+        for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value) + 4
         if header_bytes > self._max_header_bytes:
-            error = problem(
+            return problem(
                 HEADERS_TOO_LARGE,
                 f"the request headers take {header_bytes} bytes; this server accepts at most "
                 f"{self._max_header_bytes}",
             )
-            await send_problem(error, scope, receive, send)
-            return
-        query = scope.get("query_string", b"")
+        query: bytes = scope["query_string"]
+        if not query:
+            return None
         if len(query) > self._max_query_bytes:
-            error = problem(
+            return problem(
                 QUERY_TOO_LONG,
                 f"the query string has {len(query)} bytes; this server accepts at most "
                 f"{self._max_query_bytes}",
             )
-            await send_problem(error, scope, receive, send)
-            return
         if (field := _not_utf8(query)) is not None:
             message = "is not UTF-8 once percent-decoded"
-            error = problem(
+            return problem(
                 BAD_REQUEST,
                 f"{field}: {message}",
                 errors=[{"location": "query", "field": field, "message": message}],
             )
-            await send_problem(error, scope, receive, send)
-            return
-        await next_app(scope, receive, send)
+        return None
 
 
 def _not_utf8(query: bytes) -> str | None:

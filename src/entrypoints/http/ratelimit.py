@@ -26,11 +26,11 @@ def policies(settings: Settings) -> dict[str, Policy] | None:
     }
 
 
-def headers(policy: Policy, verdict: Verdict) -> list[tuple[str, str]]:
+def fields(policy: Policy, verdict: Verdict) -> list[tuple[bytes, bytes]]:
     """The fields of draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it now."""
     return [
-        ("ratelimit-policy", f'"{policy.name}";q={policy.quota};w={policy.window}'),
-        ("ratelimit", f'"{policy.name}";r={verdict.remaining};t={math.ceil(verdict.reset_after)}'),
+        (b"ratelimit-policy", policy.field),
+        (b"ratelimit", f'"{policy.name}";r={verdict.remaining};t={math.ceil(verdict.reset_after)}'.encode()),
     ]
 
 
