@@ -116,6 +116,11 @@ class Limiter:
         self._retry_at: float | None = None
 
     @property
+    def shared(self) -> BatchedBudgets | None:
+        """The budgets in the shared store, if any."""
+        return self._shared
+
+    @property
     def degraded(self) -> bool:
         """True while a shared store is configured but decisions are local."""
         return self._retry_at is not None

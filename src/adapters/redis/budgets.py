@@ -134,6 +134,8 @@ class BatchedBudgets:
         self._in_flight: asyncio.Task[None] | None = None
         self._scheduled = False
         self._last_sent = 0.0
+        self.batches_sent = 0
+        """Script calls made so far (each decides one batch)."""
 
     def key(self, name: str, identity: str) -> str:
         """The Redis key of one identity's budget (hash-tagged by identity, for Redis Cluster)."""
@@ -167,6 +169,7 @@ class BatchedBudgets:
         if self._in_flight is not None or not self._gathering:
             return
         self._last_sent = asyncio.get_running_loop().time()
+        self.batches_sent += 1
         keys = list(self._gathering)[: self._max_batch]
         batch = {key: self._gathering.pop(key) for key in keys}
         self._in_flight = asyncio.ensure_future(self._run(batch))
