@@ -85,7 +85,14 @@ async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator
         return
     breaker = CircuitBreaker(settings.redis_breaker_failures, settings.redis_breaker_reset)
     times = CacheTimes(settings.cache_ttl, settings.cache_negative_ttl, settings.cache_lease_ttl)
-    cache = RedisProductCache(client, settings.cache_key_prefix, times=times, breaker=breaker, stats=stats)
+    cache = RedisProductCache(
+        client,
+        settings.cache_key_prefix,
+        times=times,
+        breaker=breaker,
+        stats=stats,
+        call_timeout=settings.redis_timeout,
+    )
     bus = RedisInvalidationBus(client, cache.keys.channel, breaker)
     layer = CacheLayer(stats, cache, bus, health_checks=[RedisHealth(client, breaker)])
     task = None

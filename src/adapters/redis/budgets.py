@@ -1,22 +1,19 @@
 """Rate-limit budgets in Redis, decided in batches: one script call carries every decision of a moment.
 
-A redis-py command costs more CPU than serving a cached product, so requests do not each make one.
-Each decision joins the batch being gathered; at most one batch is in flight per process, and
-batches leave at most every ``interval`` seconds (group commit). Under light load a decision is sent
-at once, alone; under heavy load one round trip decides every request of the last interval, so
-the limiter's cost stops growing with the load, for at most ``interval`` of added latency. Every
-decision is still made in Redis, atomically, in arrival order: budgets are exact and global.
+Decisions go out in batches (``batching.GroupCommit``): under heavy load one round trip decides every
+request of the last millisecond. Every decision is still made in Redis, atomically, in arrival
+order, so budgets are exact and global across instances.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from redis.asyncio import Redis
+
+from adapters.redis.batching import GroupCommit
 
 Strategy = Literal["sliding-window-counter", "moving-window"]
 
@@ -101,11 +98,11 @@ class _Entry:
 
     quota: int
     window_ms: int
-    waiters: list[asyncio.Future[Verdict]]
+    waiters: list[asyncio.Future[Any]] = field(default_factory=list)
 
 
 class BatchedBudgets:
-    """Budgets kept in Redis, each request decided there, with the decisions of a moment sent together.
+    """Budgets kept in Redis, each request decided there, the decisions of a moment sent together.
 
     Args:
         client: The Redis client (its socket timeout bounds each batch).
@@ -113,29 +110,20 @@ class BatchedBudgets:
         strategy: ``sliding-window-counter`` (two counters per budget) or ``moving-window`` (one
             timestamp per request in the window, exact).
         interval: Least time between two batches, in seconds.
-        max_batch: Most budgets decided by one script call.
     """
 
     def __init__(
-        self,
-        client: Redis,
-        key_prefix: str,
-        strategy: Strategy,
-        *,
-        interval: float = 0.001,
-        max_batch: int = 256,
+        self, client: Redis, key_prefix: str, strategy: Strategy, *, interval: float = 0.001
     ) -> None:
         self._script = client.register_script(DECIDE)
         self._prefix = key_prefix
         self._mode = "m" if strategy == "moving-window" else "c"
-        self._interval = interval
-        self._max_batch = max_batch
-        self._gathering: dict[str, _Entry] = {}
-        self._in_flight: asyncio.Task[None] | None = None
-        self._scheduled = False
-        self._last_sent = 0.0
-        self.batches_sent = 0
+        self._batches = GroupCommit[_Entry](self._run, interval=interval)
+
+    @property
+    def batches_sent(self) -> int:
         """Script calls made so far (each decides one batch)."""
+        return self._batches.batches_sent
 
     def key(self, name: str, identity: str) -> str:
         """The Redis key of one identity's budget (hash-tagged by identity, for Redis Cluster)."""
@@ -143,55 +131,16 @@ class BatchedBudgets:
 
     def decide(self, name: str, quota: int, window_s: int, identity: str) -> asyncio.Future[Verdict]:
         """Count one request against a budget; the future resolves once Redis has decided."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Verdict] = loop.create_future()
-        key = self.key(name, identity)
-        entry = self._gathering.get(key)
-        if entry is None:
-            entry = self._gathering[key] = _Entry(quota, window_s * 1000, [])
+        waiter: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        entry = self._batches.entry(self.key(name, identity), lambda: _Entry(quota, window_s * 1000))
         entry.waiters.append(waiter)
-        if not self._scheduled and self._in_flight is None:
-            self._schedule(loop)
         return waiter
-
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Send the batch after this loop iteration, or once ``interval`` has passed since the last."""
-        self._scheduled = True
-        due = self._last_sent + self._interval
-        if loop.time() >= due:
-            loop.call_soon(self._send)
-        else:
-            loop.call_at(due, self._send)
-
-    def _send(self) -> None:
-        """Send what was gathered, unless a batch is in flight (its end schedules the next)."""
-        self._scheduled = False
-        if self._in_flight is not None or not self._gathering:
-            return
-        self._last_sent = asyncio.get_running_loop().time()
-        self.batches_sent += 1
-        keys = list(self._gathering)[: self._max_batch]
-        batch = {key: self._gathering.pop(key) for key in keys}
-        self._in_flight = asyncio.ensure_future(self._run(batch))
-        self._in_flight.add_done_callback(self._landed)
-
-    def _landed(self, _: asyncio.Future[None]) -> None:
-        self._in_flight = None
-        if self._gathering and not self._scheduled:
-            self._schedule(asyncio.get_running_loop())
 
     async def _run(self, batch: dict[str, _Entry]) -> None:
         args: list[str | int] = [self._mode]
         for entry in batch.values():
             args += [entry.quota, entry.window_ms, len(entry.waiters)]
-        try:
-            replies = await self._script(keys=list(batch), args=args)
-        except BaseException as error:
-            for entry in batch.values():
-                _fail(entry.waiters, error)
-            if not isinstance(error, Exception):
-                raise
-            return
+        replies = await self._script(keys=list(batch), args=args)
         for entry, (allowed, room, reset_ms) in zip(batch.values(), replies, strict=True):
             reset = int(reset_ms) / 1000
             for position, waiter in enumerate(entry.waiters):
@@ -201,12 +150,4 @@ class BatchedBudgets:
 
     async def aclose(self) -> None:
         """Wait for the batch in flight, if any."""
-        if self._in_flight is not None:
-            with contextlib.suppress(Exception):
-                await self._in_flight
-
-
-def _fail(waiters: Iterable[asyncio.Future[Verdict]], error: BaseException) -> None:
-    for waiter in waiters:
-        if not waiter.done():
-            waiter.set_exception(error if isinstance(error, Exception) else ConnectionError("cancelled"))
+        await self._batches.aclose()

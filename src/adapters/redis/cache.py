@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+import os
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -13,6 +16,7 @@ from redis.exceptions import RedisError
 
 from adapters.breaker import CircuitBreaker
 from adapters.redis import scripts
+from adapters.redis.batching import GroupCommit
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
 from productcore.errors import ServiceUnavailable
 from productcore.model import CachedProduct
@@ -60,6 +64,51 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+_MISS = CacheLookup(LookupStatus.MISS)
+
+
+def _outcome(reply: list[Any], token: str) -> CacheLookup:
+    """One id's answer of the lookup script."""
+    code = int(reply[0])
+    if code == 1:
+        return CacheLookup(LookupStatus.HIT, parse_value(reply[1]))
+    if code == 2:
+        return CacheLookup(LookupStatus.ABSENT)
+    if code == 3:
+        generation = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+        return CacheLookup(LookupStatus.MISS, lease=FillLease(token, generation))
+    return CacheLookup(LookupStatus.BUSY)
+
+
+@dataclass(slots=True)
+class _Lookup:
+    """One id in a batch of lookups: its lease token, and the readers waiting for it."""
+
+    product_id: int
+    token: str
+    waiters: list[asyncio.Future[Any]] = field(default_factory=list)
+
+
+class _Tokens:
+    """Unique strings (a random prefix per process, then a counter): lease tokens and generations."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        """A new prefix (every process must have its own)."""
+        self._prefix = secrets.token_hex(6)
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        """A new token."""
+        return f"{self._prefix}{next(self._counter):x}"
+
+
+_tokens = _Tokens()
+
+
 class RedisProductCache:
     """A ``ProductCache`` in Redis; every key carries a TTL.
 
@@ -77,8 +126,11 @@ class RedisProductCache:
         times: CacheTimes | None = None,
         breaker: CircuitBreaker | None = None,
         stats: CacheStats | None = None,
+        call_timeout: float = 0.25,
     ) -> None:
         self._client = client
+        self._call_timeout = call_timeout
+        self._lookups = GroupCommit[_Lookup](self._look_up)
         self.keys = Keys(prefix)
         self._times = times or CacheTimes()
         self.breaker = breaker or CircuitBreaker()
@@ -110,25 +162,33 @@ class RedisProductCache:
             raise ServiceUnavailable(f"the cache is unavailable ({type(error).__name__})") from None
 
     async def lookup(self, product_id: int) -> CacheLookup:
-        """One round trip: the entry, or a miss that takes the fill lease when it is free."""
-        token = secrets.token_hex(8)
+        """The entry, or a miss that takes the fill lease when it is free (one script call per batch)."""
+        waiter: asyncio.Future[CacheLookup] = asyncio.get_running_loop().create_future()
+        self._lookups.entry(
+            self.keys.entry(product_id), lambda: _Lookup(product_id, _tokens.next())
+        ).waiters.append(waiter)
+        return await waiter
 
-        async def run() -> CacheLookup:
-            reply: list[Any] = await self._lookup(
-                keys=[self.keys.entry(product_id), self.keys.lease(product_id), self.keys.generation],
-                args=[token, _ms(self._times.lease_ttl), secrets.token_hex(8), _ms(self._times.ttl)],
-            )
-            code = int(reply[0])
-            if code == 1:
-                return CacheLookup(LookupStatus.HIT, parse_value(reply[1]))
-            if code == 2:
-                return CacheLookup(LookupStatus.ABSENT)
-            if code == 3:
-                generation = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
-                return CacheLookup(LookupStatus.MISS, lease=FillLease(token, generation))
-            return CacheLookup(LookupStatus.BUSY)
+    async def _look_up(self, batch: dict[str, _Lookup]) -> None:
+        """Run one batch of lookups; while Redis fails (breaker), every lookup of it misses."""
+        lookups = list(batch.values())
 
-        return await self._guarded(run, CacheLookup(LookupStatus.MISS))
+        async def run() -> list[Any]:
+            keys = [self.keys.generation]
+            args: list[str | int] = [_ms(self._times.lease_ttl), _tokens.next(), _ms(self._times.ttl)]
+            for lookup in lookups:
+                keys += (self.keys.entry(lookup.product_id), self.keys.lease(lookup.product_id))
+                args.append(lookup.token)
+            async with asyncio.timeout(self._call_timeout):
+                replies: list[Any] = await self._lookup(keys=keys, args=args)
+            return replies
+
+        replies = await self._guarded(run, None)
+        for index, lookup in enumerate(lookups):
+            outcome = _outcome(replies[index], lookup.token) if replies is not None else _MISS
+            for waiter in lookup.waiters:
+                if not waiter.done():
+                    waiter.set_result(outcome)
 
     async def fill(self, product_id: int, entry: CachedProduct, lease: FillLease) -> bool:
         """Store under the lease, by compare-and-set on version."""

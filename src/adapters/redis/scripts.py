@@ -15,26 +15,38 @@ local function current_version(value)
 end
 """
 
-# KEYS: entry, lease, generation. ARGV: lease token, lease ms, fresh generation, generation ms.
-# Returns {1, value} hit, {2} absent, {3, generation} miss with the lease, {4} busy.
+# KEYS: generation, then entry and lease of each id. ARGV: lease ms, fresh generation, generation ms,
+# then a lease token per id. Returns per id {1, value} hit, {2} absent, {3, generation} miss with the
+# lease, {4} busy (another reader holds the lease). One call looks up every id of a batch.
 LOOKUP = """
-local value = redis.call('GET', KEYS[1])
-if value and string.byte(value, 1) == 118 then
-  local sep = string.find(value, ':', 2, true)
-  if sep < #value then return {1, value} end
+local generation = nil
+local out = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local value = redis.call('GET', KEYS[2 * i])
+  local hit = false
+  if value and string.byte(value, 1) == 118 then
+    hit = string.find(value, ':', 2, true) < #value
+  end
+  if hit then
+    out[i] = {1, value}
+  else
+    if not generation then
+      generation = redis.call('GET', KEYS[1])
+      if not generation then
+        generation = ARGV[2]
+        redis.call('SET', KEYS[1], generation, 'PX', ARGV[3])
+      end
+    end
+    if value and string.byte(value, 1) == 110 and string.sub(value, 2) == generation then
+      out[i] = {2}
+    elseif redis.call('SET', KEYS[2 * i + 1], ARGV[3 + i], 'NX', 'PX', ARGV[1]) then
+      out[i] = {3, generation}
+    else
+      out[i] = {4}
+    end
+  end
 end
-local generation = redis.call('GET', KEYS[3])
-if not generation then
-  generation = ARGV[3]
-  redis.call('SET', KEYS[3], generation, 'PX', ARGV[4])
-end
-if value and string.byte(value, 1) == 110 and string.sub(value, 2) == generation then
-  return {2}
-end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {3, generation}
-end
-return {4}
+return out
 """
 
 # KEYS: entry, lease. ARGV: lease token, version, body, ttl ms. Returns 1 stored (or already

@@ -121,7 +121,6 @@ async def test_a_cancelled_probe_does_not_leave_the_breaker_open(redis_url: str)
     client = Redis.from_url(redis_url)
     prefix = f"productcore-probe-{uuid.uuid4().hex[:8]}"
     breaker = CircuitBreaker(failures=1, reset_after=0.05)
-    cache = RedisProductCache(client, prefix, breaker=breaker)
     bus = RedisInvalidationBus(client, f"{prefix}:invalidations", breaker)
     stuck = asyncio.Event()
 
@@ -130,23 +129,55 @@ async def test_a_cancelled_probe_does_not_leave_the_breaker_open(redis_url: str)
         await asyncio.Event().wait()
 
     try:
-        for product_id, target, name, probe in (
-            (1, cache, "_lookup", lambda: cache.lookup(1)),
-            (2, client, "publish", lambda: bus.publish([Invalidation(1, 2)])),
-        ):
-            breaker.failure()  # Redis failed: open
-            await asyncio.sleep(0.1)  # the reset time passed: the next call is the probe
-            stuck.clear()
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(target, name, hang)  # the probe's command is in flight ...
-                task = asyncio.create_task(probe())
-                await asyncio.wait_for(stuck.wait(), 5)
-                task.cancel()  # ... when its request is cancelled
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        breaker.failure()  # Redis failed: open
+        await asyncio.sleep(0.1)  # the reset time passed: the next call is the probe
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(client, "publish", hang)  # the probe's command is in flight ...
+            task = asyncio.create_task(bus.publish([Invalidation(1, 2)]))
+            await asyncio.wait_for(stuck.wait(), 5)
+            task.cancel()  # ... when its request is cancelled
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert breaker.state == "half-open"
+        assert await bus.publish([Invalidation(1, 2)])  # probed, worked: Redis is used again
+        assert breaker.state == "closed"
+    finally:
+        await client.aclose()
+
+
+async def test_a_lookup_probe_that_hangs_gives_up_and_redis_is_used_again(redis_url: str) -> None:
+    """Lookups go to Redis in batches that no reader owns: a probe batch Redis never answers ends after
+    the call timeout even though its reader went away, and once Redis answers, lookups use it again."""
+    client = Redis.from_url(redis_url)
+    breaker = CircuitBreaker(failures=1, reset_after=0.05)
+    cache = RedisProductCache(
+        client, f"productcore-probe-{uuid.uuid4().hex[:8]}", breaker=breaker, call_timeout=0.2
+    )
+    stuck = asyncio.Event()
+
+    async def hang(*args: object, **kwargs: object) -> None:
+        stuck.set()
+        await asyncio.Event().wait()
+
+    try:
+        breaker.failure()  # Redis failed: open
+        await asyncio.sleep(0.1)  # the reset time passed: the next batch is the probe
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(cache, "_lookup", hang)
+            reader = asyncio.create_task(cache.lookup(1))
+            await asyncio.wait_for(stuck.wait(), 5)
+            reader.cancel()  # the reader goes away; its batch goes on
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
             assert breaker.state == "half-open"
-            assert (await cache.lookup(product_id)).lease is not None  # probed, worked: L2 is used again
-            assert breaker.state == "closed"
-            assert await bus.publish([Invalidation(1, 2)])
+            started = time.monotonic()
+            assert (await cache.lookup(2)).lease is None, "behind the hung probe, then refused by the breaker"
+            assert time.monotonic() - started < 2.0, "the hung batch gave up after the call timeout"
+
+        async def used_again() -> bool:
+            return (await cache.lookup(3)).lease is not None
+
+        await eventually(used_again, within=2.0)
+        assert breaker.state == "closed"
     finally:
         await client.aclose()
