@@ -44,7 +44,7 @@ def _write_token() -> tuple[str, str]:
 
 @pytest.fixture(name="instance_env", scope="package")
 def _instance_env(nginx_database: str, redis_url: str, write_token: tuple[str, str]) -> InstanceEnv:
-    """Build the environment of a ``productcore serve`` instance; budgets under a prefix of each call's own."""
+    """Build a ``productcore serve`` instance's environment; each call's budgets get a prefix of their own."""
 
     def build(read: str = "1000000/minute", **extra: str) -> dict[str, str]:
         run = uuid.uuid4().hex[:8]
