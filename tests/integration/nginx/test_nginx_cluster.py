@@ -138,6 +138,19 @@ def test_the_app_keeps_its_exact_limits_behind_nginx(
     assert shared_cluster.logged(request_id)[request_id]["upstream"] != ""
 
 
+def test_a_body_of_exactly_the_limit_passes_nginx(
+    shared_cluster: Nginx, write_token: tuple[str, str]
+) -> None:
+    """nginx's body limit is the app's: 65,536 bytes (JSON padded with spaces) reach it and are written."""
+    document = b'{"price": "12.34", "stock": 7}'
+    body = document + b" " * (65_536 - len(document))
+    headers = {"Authorization": f"Bearer {write_token[0]}", "Content-Type": "application/json"}
+    with shared_cluster.client() as http:
+        response = http.put("/products/3", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["price"] == "12.34"
+
+
 def _send_head(nginx: Nginx, head: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", nginx.port), timeout=CLIENT_TIMEOUT * 3)
     sock.sendall(head.encode())
