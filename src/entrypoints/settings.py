@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 PREFIX = "PRODUCTCORE_"
+TEST_PREFIX = "PRODUCTCORE_TEST_"
+"""Variables the test suite reads for itself (tests/servers.py); never settings, never refused."""
 
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 PoolSize = Annotated[int, msgspec.Meta(ge=1, le=1000)]
@@ -101,18 +104,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         environ = os.environ if environ is None else environ
         known = set(cls.__struct_fields__)
         raw: dict[str, object] = {}
+        unknown: list[str] = []
         for key, value in environ.items():
-            if not key.startswith(PREFIX):
+            if not key.startswith(PREFIX) or key.startswith(TEST_PREFIX):
                 continue
             field = key.removeprefix(PREFIX).lower()
             if field not in known:
-                continue
-            raw[field] = value if value != "" or field == "data_dir" else None
+                unknown.append(key)
+            elif value != "":  # VAR= (as compose and systemd files write it) means "not set"
+                raw[field] = value
+        if unknown:
+            raise ConfigError("; ".join(_unknown_variable(key, known) for key in sorted(unknown)))
         raw.update(overrides)
         try:
             return msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as error:
             raise ConfigError(_name_variable(str(error), raw)) from None
+
+
+def _unknown_variable(key: str, known: set[str]) -> str:
+    """Say that ``key`` is no setting, naming the closest one (a typo must not fall back to a default)."""
+    field = key.removeprefix(PREFIX).lower()
+    close = difflib.get_close_matches(field, sorted(known), n=1)
+    hint = f"did you mean {PREFIX}{close[0].upper()}?" if close else "see the README's Configuration section"
+    return f"{key} is not a known setting ({hint})"
 
 
 def _name_variable(message: str, raw: Mapping[str, object]) -> str:
