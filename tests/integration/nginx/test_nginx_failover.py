@@ -103,11 +103,9 @@ def test_killing_an_instance_under_load_fails_no_retryable_read_and_loses_no_ack
 
         log = nginx.logged(*outcomes.reads, *outcomes.write_ids)
         failed = {rid: status for rid, status in outcomes.reads.items() if status != 200}
-        # The one failure nginx cannot retry: the killed instance had sent the response head
-        # (uvicorn writes it before the body), so nginx had begun its answer when the body never
-        # came. At most one such request per reader, each cut short (nginx logged 0 body bytes).
-        cut_short = {r for r in failed if (log[r]["upstream"], log[r]["bytes"]) == (victim.address, 0)}
-        assert set(failed) == cut_short and len(cut_short) <= READERS, [(failed[r], log[r]) for r in failed]
+        # granian writes a response's head and its (one-piece) body together, so a dying instance
+        # never leaves nginx holding a head without its body: every read that met it was retried.
+        assert not failed, [(failed[r], log[r]) for r in failed]
         assert reads_before >= 20 and len(outcomes.reads) - reads_before >= 20, "too little load either side"
         # Whichever request first met the dead instance, read or write, was passed to a survivor.
         everything = [*outcomes.reads, *outcomes.write_ids]
@@ -126,7 +124,7 @@ def test_killing_an_instance_under_load_fails_no_retryable_read_and_loses_no_ack
                 http.close()
     statuses = [status for writes in outcomes.writes.values() for _, status, _ in writes]
     print(
-        f"\n{len(outcomes.reads)} reads ({len(failed)} cut short by the kill after their head); "
+        f"\n{len(outcomes.reads)} reads, none failed; "
         f"{len(retried)} requests retried on a survivor; "
         f"{len(statuses)} writes, {statuses.count(200)} acknowledged, others: "
         f"{[s for s in statuses if s != 200]}"
