@@ -129,7 +129,8 @@ class Limiter:
         """Count one request by ``identity`` against ``policy`` and say whether it may proceed."""
         if self._shared is not None and (self._retry_at is None or time.monotonic() >= self._retry_at):
             try:
-                verdict = await self._shared.decide(policy.name, policy.quota, policy.window, identity)
+                decided = self._shared.decide(policy.name, policy.quota, policy.window, identity)
+                verdict = decided if isinstance(decided, Verdict) else await decided
             except _STORE_ERRORS as error:
                 self._failed(error)
             else:

@@ -42,15 +42,17 @@ async def test_sequential_requests_split_over_two_instances_never_exceed_the_bud
 async def test_concurrent_requests_on_two_instances_let_exactly_the_budget_through(
     redis_url: str, strategy: Strategy
 ) -> None:
-    """1,000 requests at once over two instances, one identity, budget 300: exactly 300 pass, no more."""
+    """1,000 requests at once over two instances, one identity, budget 300: never more than 300 pass,
+    and at most each instance's unused lease (1% of the budget) fewer."""
     policy = Policy.parse("read", "300/minute")
     async with instances(redis_url, strategy) as (a, b):
         verdicts = await asyncio.gather(
             *(a.hit(policy, "key:hot") for _ in range(500)), *(b.hit(policy, "key:hot") for _ in range(500))
         )
-    assert sum(v.allowed for v in verdicts) == 300
-    remaining = sorted(v.remaining for v in verdicts if v.allowed)
-    assert remaining == list(range(300)), "each allowed request sees its own place in the budget"
+    allowed = sum(v.allowed for v in verdicts)
+    assert 300 - 2 * 3 <= allowed <= 300
+    remaining = [v.remaining for v in verdicts if v.allowed]
+    assert len(set(remaining)) >= allowed - 2 * 3, "each allowed request sees its own place in the budget"
 
 
 async def test_identities_and_policies_in_one_batch_are_decided_apart(redis_url: str) -> None:
@@ -91,3 +93,23 @@ async def test_a_batch_holds_the_decisions_of_a_moment(redis_url: str) -> None:
         await asyncio.gather(*(limiter.hit(policy, f"addr:{n % 7}") for n in range(600)))
         sent = budgets.batches_sent - before
     assert 1 <= sent <= 10, f"{sent} round trips for 600 decisions"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_leases_spare_round_trips_and_never_exceed_the_budget(
+    redis_url: str, strategy: Strategy
+) -> None:
+    """A budget of 1,000 leases 10 requests at a time: alternating instances, 1,100 requests take about
+    a tenth of the round trips; never more than 1,000 pass, at most the two leases' 20 fewer."""
+    policy = Policy.parse("read", "1000/minute")
+    async with instances(redis_url, strategy) as (a, b):
+        verdicts = [await (a if n % 2 else b).hit(policy, "key:big") for n in range(1_100)]
+        trips = sum(limiter.shared.batches_sent for limiter in (a, b) if limiter.shared is not None)
+    allowed = sum(v.allowed for v in verdicts)
+    assert 1_000 - 2 * 10 <= allowed <= 1_000
+    assert verdicts[-1].allowed is False
+    assert trips <= 1_100 / 5, f"{trips} round trips"
+    assert all(v.remaining >= 0 for v in verdicts)
+    assert [v.remaining for v in verdicts[:20:2]] == sorted(
+        (v.remaining for v in verdicts[:20:2]), reverse=True
+    )

@@ -8,6 +8,7 @@ order, so budgets are exact and global across instances.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,6 +84,10 @@ return out
 """
 
 
+_MAX_LEASES = 100_000
+"""Leases kept at most (they are dropped, all of them, past this: each is at most a second's worth)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One request's outcome: allowed or not, the room left after it, and seconds until there is room."""
@@ -94,15 +99,35 @@ class Verdict:
 
 @dataclass(slots=True)
 class _Entry:
-    """The requests of one budget in one batch, in arrival order."""
+    """The requests of one budget in one batch, in arrival order, and the lease to take with them."""
 
     quota: int
     window_ms: int
+    lease: int
     waiters: list[asyncio.Future[Any]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Lease:
+    """Requests of one budget already counted in Redis and not yet made: spent here without asking."""
+
+    tokens: int
+    room: int
+    """Room left in Redis after the lease was counted (as of then)."""
+    reset_at: float
+    expires_at: float
+
+
 class BatchedBudgets:
-    """Budgets kept in Redis, each request decided there, the decisions of a moment sent together.
+    """Budgets kept in Redis, each request counted there, the decisions of a moment sent together.
+
+    A budget of ``quota`` requests also takes a lease of ``quota // lease_divisor`` requests with its
+    first request in a batch: they are counted in Redis at once, and this process lets that many
+    more requests of the budget through without asking (for at most ``lease_seconds``). No budget
+    is ever exceeded, since every request is counted before it is let through; the price is that a
+    process may hold up to ``quota // lease_divisor`` requests it never uses (1% by default), which
+    other processes then cannot use within the window. Budgets under ``lease_divisor`` take no
+    lease: every request is decided in Redis.
 
     Args:
         client: The Redis client (its socket timeout bounds each batch).
@@ -110,15 +135,27 @@ class BatchedBudgets:
         strategy: ``sliding-window-counter`` (two counters per budget) or ``moving-window`` (one
             timestamp per request in the window, exact).
         interval: Least time between two batches, in seconds.
+        lease_divisor: A lease is this fraction of a budget's quota (0: no leases).
+        lease_seconds: Longest life of a lease.
     """
 
     def __init__(
-        self, client: Redis, key_prefix: str, strategy: Strategy, *, interval: float = 0.001
+        self,
+        client: Redis,
+        key_prefix: str,
+        strategy: Strategy,
+        *,
+        interval: float = 0.001,
+        lease_divisor: int = 100,
+        lease_seconds: float = 1.0,
     ) -> None:
         self._script = client.register_script(DECIDE)
         self._prefix = key_prefix
         self._mode = "m" if strategy == "moving-window" else "c"
         self._batches = GroupCommit[_Entry](self._run, interval=interval)
+        self._lease_divisor = lease_divisor
+        self._lease_seconds = lease_seconds
+        self._leases: dict[str, _Lease] = {}
 
     @property
     def batches_sent(self) -> int:
@@ -129,24 +166,44 @@ class BatchedBudgets:
         """The Redis key of one identity's budget (hash-tagged by identity, for Redis Cluster)."""
         return f"{self._prefix}:{{{identity}}}:{name}"
 
-    def decide(self, name: str, quota: int, window_s: int, identity: str) -> asyncio.Future[Verdict]:
-        """Count one request against a budget; the future resolves once Redis has decided."""
+    def decide(
+        self, name: str, quota: int, window_s: int, identity: str
+    ) -> Verdict | asyncio.Future[Verdict]:
+        """Count one request against a budget: from this process's lease at once, else through Redis."""
+        key = self.key(name, identity)
+        lease = self._leases.get(key)
+        if lease is not None:
+            now = time.monotonic()
+            if lease.tokens > 0 and now < lease.expires_at:
+                lease.tokens -= 1
+                return Verdict(True, lease.room + lease.tokens, max(0.0, lease.reset_at - now))
+            del self._leases[key]
         waiter: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
-        entry = self._batches.entry(self.key(name, identity), lambda: _Entry(quota, window_s * 1000))
+        size = quota // self._lease_divisor if self._lease_divisor else 0
+        entry = self._batches.entry(key, lambda: _Entry(quota, window_s * 1000, size))
         entry.waiters.append(waiter)
         return waiter
 
     async def _run(self, batch: dict[str, _Entry]) -> None:
         args: list[str | int] = [self._mode]
         for entry in batch.values():
-            args += [entry.quota, entry.window_ms, len(entry.waiters)]
+            args += [entry.quota, entry.window_ms, len(entry.waiters) + entry.lease]
         replies = await self._script(keys=list(batch), args=args)
-        for entry, (allowed, room, reset_ms) in zip(batch.values(), replies, strict=True):
-            reset = int(reset_ms) / 1000
+        now = time.monotonic()
+        for (key, entry), (allowed, room, reset_ms) in zip(batch.items(), replies, strict=True):
+            allowed, room, reset = int(allowed), int(room), int(reset_ms) / 1000
+            # The waiters take the first of the tokens Redis granted, in arrival order; the rest is
+            # the lease. What is left for the client counts the lease as its own.
             for position, waiter in enumerate(entry.waiters):
                 if not waiter.done():
-                    ok = position < int(allowed)
-                    waiter.set_result(Verdict(ok, max(0, int(room) - position - 1), reset))
+                    ok = position < allowed
+                    waiter.set_result(Verdict(ok, max(0, room - position - 1) if ok else 0, reset))
+            leased = allowed - len(entry.waiters)
+            if leased > 0:
+                if len(self._leases) >= _MAX_LEASES:
+                    self._leases.clear()
+                expires = now + min(reset, self._lease_seconds)
+                self._leases[key] = _Lease(leased, max(0, room - allowed), now + reset, expires)
 
     async def aclose(self) -> None:
         """Wait for the batch in flight, if any."""
