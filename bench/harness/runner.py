@@ -1,0 +1,103 @@
+"""Interleaved rounds (every contender of a scenario, then the next scenario; again each round)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import defaultdict
+
+from harness import wrk
+from harness.data import HOT
+from harness.procs import Server
+from harness.scenarios import CEILINGS, OURS_OFF, REFERENCE, Plan, Row, Scenario
+
+Runs = dict[str, dict[str, list[dict[str, float]]]]  # scenario key -> contender -> one figure set per round
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Runner:
+    """Loads servers with wrk and keeps every run's figures, CPU use of server and wrk included."""
+
+    def __init__(self, servers: dict[str, Server], plan: Plan, seconds: float) -> None:
+        self.servers = servers
+        self.plan = plan
+        self.seconds = seconds
+        self.hot_rps: dict[str, float] = {}
+
+    def warm(self, name: str) -> None:
+        """Read every hot id once, walking them in order, so the next run finds all of them cached."""
+        url, start = self.servers[name].url, 1
+        seconds = min(10.0, max(1.0, 1.5 * HOT / self.hot_rps[name])) if name in self.hot_rps else 3.0
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            walk = ["walk", "/products/", str(start), str(HOT + 1), "1"]
+            figures = wrk.run([(url, walk)], 32, seconds)
+            if figures["exhausted"]:
+                return
+            start = max(1, int(figures["reached"]) - 32)  # requests in flight at the end went unanswered
+        raise RuntimeError(f"could not read the {HOT:,} hot ids of {name} in 3 minutes")
+
+    def measure(
+        self, scenario: Scenario, row: Row, lua_args: list[str], seconds: float, rate: float | None = None
+    ) -> dict[str, float]:
+        servers = [self.servers[name] for name in row.servers]
+        if row.warm_l1:
+            for server in servers:
+                self.warm(server.name)
+        before = [server.cpu_seconds() for server in servers]
+        started = time.monotonic()
+        connections = 128 if rate else scenario.connections
+        figures = wrk.run([(server.url, lua_args) for server in servers], connections, seconds, rate)
+        elapsed = time.monotonic() - started
+        used = sum(s.cpu_seconds() - b for s, b in zip(servers, before, strict=True))
+        figures["server_cpu"] = used / elapsed
+        if scenario.load == "hot" and len(servers) == 1:
+            self.hot_rps[servers[0].name] = figures["rps"]
+        return figures
+
+    def saturated(self, scenarios: list[Scenario], rounds: int) -> Runs:
+        """Every scenario at full speed, ``rounds`` times, contenders interleaved within each round."""
+        runs: Runs = defaultdict(lambda: defaultdict(list))
+        self.warm("ours")
+        self.warm("reference")
+        for round_no in range(rounds):
+            started = time.monotonic()
+            for scenario in scenarios:
+                for row_no, row in enumerate(scenario.rows):
+                    lua_args = self.plan.lua_args(scenario, round_no, row_no)
+                    figures = self.measure(scenario, row, lua_args, self.seconds)
+                    runs[scenario.key][row.contender].append(figures)
+                    say(
+                        f"  r{round_no} {scenario.key:<13} {row.contender:<26} {figures['rps']:9,.0f} req/s"
+                        f"  p50 {figures['p50_us'] / 1000:7.2f} ms  p99 {figures['p99_us'] / 1000:7.2f} ms"
+                        f"  cpu srv {figures['server_cpu']:.2f} wrk {figures['wrk_cpu']:.2f}"
+                    )
+            say(f"round {round_no + 1}/{rounds} done in {time.monotonic() - started:.0f} s")
+        return runs
+
+    def fixed_rate(
+        self, scenarios: list[Scenario], runs: Runs, fraction: float, rounds: int, seconds: float
+    ) -> Runs:
+        """Latency at ``fraction`` of the reference's median saturated rate, ours and the reference interleaved."""
+        paced: Runs = defaultdict(lambda: defaultdict(list))
+        chosen = [s for s in scenarios if s.fixed_rate and REFERENCE in runs.get(s.key, {})]
+        for round_no in range(rounds):
+            for scenario in chosen:
+                reference = runs[scenario.key][REFERENCE]
+                rate = fraction * statistics.median(r["rps"] for r in reference[1:] or reference)
+                for row in scenario.rows:
+                    if row.contender in CEILINGS or row.contender == OURS_OFF:
+                        continue
+                    lua_args = self.plan.lua_args(scenario, round_no, 0)
+                    figures = self.measure(scenario, row, lua_args, seconds, rate) | {"target_rps": rate}
+                    paced[scenario.key][row.contender].append(figures)
+                    say(
+                        f"  fixed r{round_no} {scenario.key:<11} {row.contender:<20} {rate:7,.0f} req/s"
+                        f"  p50 {figures['p50_us'] / 1000:6.2f} ms  p99 {figures['p99_us'] / 1000:6.2f} ms"
+                        f"  late {figures['late']:.0f}"
+                    )
+        return paced
