@@ -55,7 +55,7 @@ class Runner:
         elapsed = time.monotonic() - started
         used = sum(s.cpu_seconds() - b for s, b in zip(servers, before, strict=True))
         figures["server_cpu"] = used / elapsed
-        if scenario.load == "hot" and len(servers) == 1:
+        if scenario.load == "hot" and len(servers) == 1 and not rate:
             self.hot_rps[servers[0].name] = figures["rps"]
         return figures
 

@@ -2,10 +2,11 @@
 
 from litestar import Litestar, MediaType, get
 
-BODY = (
-    b'{"id":1,"name":"Vantage Ergonomic Canvas Chair U2-CE1RN",'
-    b'"description":"Chair by Vantage, designed for everyday use.","price":"19.38","stock":0,'
-    b'"version":1,"created_at":"2026-11-25T21:00:29.869781Z","updated_at":"2026-11-25T21:00:29.869781Z"}'
+BODY = (  # 300 bytes, a seeded product with the longest of the demo descriptions
+    b'{"id":123456,"name":"Copperfield Rechargeable Aluminium Coffee Grinder U2-CE1RN",'
+    b'"description":"Coffee Grinder by Copperfield, made from responsibly sourced materials.",'
+    b'"price":"19.38","stock":120,"version":1,'
+    b'"created_at":"2026-11-25T21:00:29.869781Z","updated_at":"2026-11-25T21:00:29.869781Z"}'
 )
 
 
