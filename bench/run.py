@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -46,9 +47,9 @@ def options() -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=6, help="rounds of every scenario; the first is dropped"
     )
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of one wrk run")
+    parser.add_argument("--seconds", type=int, default=3, help="length of one wrk run")
     parser.add_argument("--fixed-rounds", type=int, default=3, help="rounds of the fixed-rate runs")
-    parser.add_argument("--fixed-seconds", type=float, default=4.0)
+    parser.add_argument("--fixed-seconds", type=int, default=4)
     parser.add_argument("--rate-fraction", type=float, default=0.5, help="of the reference's saturated rate")
     parser.add_argument(
         "--scenarios", help="comma-separated keys (default: all): " + ",".join(s.key for s in SCENARIOS)
@@ -63,6 +64,7 @@ def options() -> argparse.Namespace:
 def main() -> int:
     args = options()
     began = time.monotonic()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the servers are stopped on the way out
     chosen = [s for s in SCENARIOS if not args.scenarios or s.key in args.scenarios.split(",")]
     for name in [name for name in os.environ if name.startswith("PRODUCTCORE_")]:
         del os.environ[name]  # every server gets exactly the settings below

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -38,7 +39,7 @@ def draw(lines: list[Line], path: Path, caption: str) -> None:
     axes.invert_yaxis()
     axes.set_xscale("log")
     axes.set_xlabel("requests per second (median of counted rounds; bars: min-max)")
-    axes.set_title(caption, fontsize=9)
+    axes.set_title("\n".join(textwrap.wrap(caption, 120)), fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import subprocess
@@ -13,8 +14,9 @@ LUA = Path(__file__).resolve().parent.parent / "load.lua"
 
 
 def command(url: str, connections: int, seconds: float, lua_args: list[str]) -> list[str]:
+    """wrk's command line; wrk takes whole seconds only."""
     return [
-        "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+        "wrk", "-t1", f"-c{connections}", f"-d{max(1, math.ceil(seconds))}s", "--timeout", "10s",
         "-s", str(LUA), url, "--", *lua_args,
     ]  # fmt: skip
 
