@@ -18,7 +18,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import chart, contenders, data, datatier, report
+from harness import contenders, data, datatier, publish
 from harness.machine import describe
 from harness.runner import Runner, say
 from harness.scenarios import SCENARIOS, Plan
@@ -58,11 +58,14 @@ def options() -> argparse.Namespace:
     parser.add_argument("--granian-loop", default="uvloop", choices=["asyncio", "rloop", "uvloop", "auto"])
     parser.add_argument("--skip-data-tier", action="store_true")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
+    parser.add_argument("--from-json", type=Path, help="measure nothing: render a saved latest.json again")
     return parser.parse_args()
 
 
 def main() -> int:
     args = options()
+    if args.from_json:
+        return publish.render(json.loads(args.from_json.read_text()), args.results)
     began = time.monotonic()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the servers are stopped on the way out
     chosen = [s for s in SCENARIOS if not args.scenarios or s.key in args.scenarios.split(",")]
@@ -104,40 +107,16 @@ def main() -> int:
         runs = runner.saturated(chosen, args.rounds)
         paced = runner.fixed_rate(chosen, runs, args.rate_fraction, args.fixed_rounds, args.fixed_seconds)
         rss = {name: server.rss_bytes() for name, server in servers.items()}
-    elapsed = time.monotonic() - began
-    lines = report.summarise(chosen, runs, drop=1 if args.rounds > 1 else 0)
-    fixed, fixed_failures = report.fixed_rate_table(chosen, paced)
-    settings = (
-        f"{provenance}; {args.rounds} rounds of {args.seconds:g} s per run, first dropped; "
-        f"wrk -t1, one worker per server; whole run {elapsed / 60:.1f} min"
-    )
-    markdown = "\n\n".join(
-        [
-            "# productcore benchmark (`nox -s bench`)",
-            settings,
-            "## Saturation (wrk, closed loop; medians over rounds, ratios per round)",
-            report.table(lines),
-            f"## Latency at a fixed rate ({args.rate_fraction:g} x the reference's saturated rate, "
-            f"{args.fixed_rounds} rounds of {args.fixed_seconds:g} s, 128 connections, paced wrk)",
-            fixed,
-            "## Data tier (loopback)",
-            datatier.table(tier),
-            "## Machine",
-            report.machine_lines(machine)
-            + "\n- RSS after the run (MB): "
-            + ", ".join(f"{name} {size / 2**20:.0f}" for name, size in rss.items()),
-        ]
-    )
-    print(markdown)
-    (args.results / "latest.md").write_text(markdown + "\n")
-    raw = {"settings": vars(args) | {"elapsed_s": elapsed, "data": provenance}, "machine": machine}
-    raw |= {"saturated": runs, "fixed_rate": paced, "data_tier": tier, "rss_bytes": rss}
+    raw = {
+        "settings": vars(args) | {"elapsed_s": time.monotonic() - began, "data": provenance},
+        "machine": machine,
+        "saturated": runs,
+        "fixed_rate": paced,
+        "data_tier": tier,
+        "rss_bytes": rss,
+    }
     (args.results / "latest.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
-    chart.draw(lines, args.results / "latest.png", settings)
-    failures = sum(line.failures for line in lines) + fixed_failures
-    if failures:
-        say(f"FAILED: {failures} requests were not 2xx or failed at the socket (rows marked FAIL)")
-    return 1 if failures else 0
+    return publish.render(json.loads(json.dumps(raw, default=str)), args.results)
 
 
 if __name__ == "__main__":

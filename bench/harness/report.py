@@ -25,6 +25,7 @@ class Line:
     vs_reference: tuple[float, float, float] | None
     vs_ceiling: tuple[float, float, float] | None
     server_cpu: float
+    cpu_ms: float  # server CPU time per request
     wrk_cpu: float
     failures: int  # non-2xx, socket errors, timeouts, exhausted id ranges and empty runs, in every round
 
@@ -72,6 +73,7 @@ def summarise(scenarios: list[Scenario], runs: Runs, drop: int) -> list[Line]:
                     _ratios(counted, reference),
                     _ratios(counted, ceiling) if scenario.vs_ceiling else None,
                     statistics.median(r["server_cpu"] for r in counted),
+                    statistics.median(1000 * r["server_cpu"] / r["rps"] if r["rps"] else 0 for r in counted),
                     statistics.median(r["wrk_cpu"] for r in counted),
                     _failures(every),
                 )
@@ -87,15 +89,15 @@ def table(lines: list[Line]) -> str:
     """The saturation table in markdown; a row with any failed request says FAIL."""
     out = [
         "| scenario | contender | req/s (min-max) | p50 ms | p99 ms | vs reference (min-max) "
-        "| vs ceiling (min-max) | CPU server / wrk | non-2xx, errors |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| vs ceiling (min-max) | server CPU ms/req | CPU cores server / wrk | non-2xx, errors |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for line in lines:
         failed = f"**FAIL {line.failures}**" if line.failures else "0"
         out.append(
             f"| {line.scenario.title} | {line.contender} | {line.rps:,.0f} ({line.rps_min:,.0f}-{line.rps_max:,.0f}) "
             f"| {line.p50_ms:.2f} | {line.p99_ms:.2f} | {_ratio(line.vs_reference)} | {_ratio(line.vs_ceiling)} "
-            f"| {line.server_cpu:.2f} / {line.wrk_cpu:.2f} | {failed} |"
+            f"| {line.cpu_ms:.2f} | {line.server_cpu:.2f} / {line.wrk_cpu:.2f} | {failed} |"
         )
     return "\n".join(out)
 
