@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness import contenders, data, datatier, publish
 from harness.machine import describe
-from harness.runner import Runner, say
+from harness.runner import PACED_CONNECTIONS, Runner, say
 from harness.scenarios import SCENARIOS, Plan
 
 BENCH = Path(__file__).resolve().parent
@@ -108,7 +108,8 @@ def main() -> int:
         paced = runner.fixed_rate(chosen, runs, args.rate_fraction, args.fixed_rounds, args.fixed_seconds)
         rss = {name: server.rss_bytes() for name, server in servers.items()}
     raw = {
-        "settings": vars(args) | {"elapsed_s": time.monotonic() - began, "data": provenance},
+        "settings": vars(args)
+        | {"elapsed_s": time.monotonic() - began, "data": provenance, "paced_connections": PACED_CONNECTIONS},
         "machine": machine,
         "saturated": runs,
         "fixed_rate": paced,

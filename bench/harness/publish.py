@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import chart, datatier, report
-from harness.runner import say
+from harness.runner import PACED_CONNECTIONS, say
 from harness.scenarios import SCENARIOS
 
 
@@ -29,7 +29,7 @@ def render(raw: dict[str, Any], results: Path) -> int:
             "## Saturation (wrk, closed loop; medians over rounds, ratios per round)",
             report.table(lines),
             f"## Latency at a fixed rate ({settings['rate_fraction']:g} x the reference's saturated rate, "
-            f"{settings['fixed_rounds']} rounds of {settings['fixed_seconds']} s, 128 connections, paced wrk)",
+            f"{settings['fixed_rounds']} rounds of {settings['fixed_seconds']} s, {settings.get('paced_connections', PACED_CONNECTIONS)} connections, paced wrk)",
             fixed,
             "## Data tier (loopback)",
             datatier.table(raw["data_tier"]),

@@ -12,6 +12,7 @@ from harness.data import HOT
 from harness.procs import Server
 from harness.scenarios import CEILINGS, OURS_OFF, REFERENCE, Plan, Row, Scenario
 
+PACED_CONNECTIONS = 64  # enough for the timetable through stalls of tens of ms at these rates
 Runs = dict[str, dict[str, list[dict[str, float]]]]  # scenario key -> contender -> one figure set per round
 
 
@@ -48,7 +49,7 @@ class Runner:
                 self.warm(server.name)
         before = [server.cpu_seconds() for server in servers]
         started = time.monotonic()
-        connections = 128 if rate else scenario.connections
+        connections = PACED_CONNECTIONS if rate else scenario.connections
         figures = wrk.run([(server.url, lua_args) for server in servers], connections, seconds, rate)
         elapsed = time.monotonic() - started
         used = sum(s.cpu_seconds() - b for s, b in zip(servers, before, strict=True))

@@ -16,7 +16,7 @@ from fastapi import FastAPI, HTTPException, Query, Response
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 COLUMNS = "id, name, description, price, stock, version, created_at, updated_at"
 CACHE_TTL = 3600
@@ -25,7 +25,8 @@ PREFIX = os.environ.get("BENCH_CACHE_PREFIX", "product:")
 pool = AsyncConnectionPool(
     os.environ["BENCH_DATABASE_URL"], min_size=2, max_size=10, open=False, kwargs={"row_factory": dict_row}
 )
-cache = Redis.from_url(os.environ["BENCH_REDIS_URL"])
+# Blocking: past 64 connections a request waits for one (the default pool raises at 100 in use).
+cache = Redis.from_pool(BlockingConnectionPool.from_url(os.environ["BENCH_REDIS_URL"], max_connections=64))
 
 
 class Product(BaseModel):
