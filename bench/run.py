@@ -55,7 +55,12 @@ def options() -> argparse.Namespace:
         "--scenarios", help="comma-separated keys (default: all): " + ",".join(s.key for s in SCENARIOS)
     )
     parser.add_argument("--first-port", type=int, default=18100, help="servers listen from this port up")
-    parser.add_argument("--granian-loop", default="uvloop", choices=["asyncio", "rloop", "uvloop", "auto"])
+    parser.add_argument(
+        "--granian-loop",
+        default="uvloop",
+        choices=["asyncio", "rloop", "uvloop", "auto"],
+        help="event loop of the granian ceiling (rloop needs `pip install rloop`)",
+    )
     parser.add_argument("--skip-data-tier", action="store_true")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     parser.add_argument("--from-json", type=Path, help="measure nothing: render a saved latest.json again")
