@@ -49,7 +49,7 @@ def options() -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=int, default=3, help="length of one wrk run")
     parser.add_argument("--fixed-rounds", type=int, default=3, help="rounds of the fixed-rate runs")
-    parser.add_argument("--fixed-seconds", type=int, default=4)
+    parser.add_argument("--fixed-seconds", type=int, default=3)
     parser.add_argument("--rate-fraction", type=float, default=0.5, help="of the reference's saturated rate")
     parser.add_argument(
         "--scenarios", help="comma-separated keys (default: all): " + ",".join(s.key for s in SCENARIOS)

@@ -21,7 +21,7 @@ class Row:
 
     contender: str
     servers: tuple[str, ...]
-    warm_l1: bool = False  # walk the hot set just before: L1 entries live 30 s, a round is longer
+    warm_l1: bool = False  # walk the hot set as the scenario starts: L1 entries live 30 s, a round is longer
 
 
 @dataclass(frozen=True)
