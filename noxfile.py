@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; ``nox -s bench`` on demand."""
 
 import nox
 
@@ -25,3 +25,10 @@ def typecheck(session: nox.Session) -> None:
     """mypy, strict on the core package."""
     session.install("-e", ".[dev]")
     session.run("mypy")
+
+
+@nox.session(reuse_venv=True)
+def bench(session: nox.Session) -> None:
+    """The benchmark harness (README "Benchmarks"); options after ``--`` go to bench/run.py."""
+    session.install("-e", ".[bench]")
+    session.run("python", "bench/run.py", *session.posargs)
