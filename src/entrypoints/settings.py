@@ -61,6 +61,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error)$")] = "info"
     log_format: Literal["text", "json"] = "text"
     access_log: bool = True
+    shutdown_drain: Annotated[float, msgspec.Meta(ge=0, le=300)] = 3.0
+    shutdown_timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 20.0
     rate_limit_enabled: bool = True
     rate_limit_read: str = "100/minute"
     rate_limit_write: str = "50/minute"

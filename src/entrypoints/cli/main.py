@@ -95,7 +95,14 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
         os.environ["PRODUCTCORE_DATABASE_URL"] = url
         os.environ["PRODUCTCORE_MIGRATE_ON_START"] = "false"
         click.echo(f"productcore on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
-        run_server(host, port, workers=workers, log_level=settings.log_level)
+        run_server(
+            host,
+            port,
+            workers=workers,
+            log_level=settings.log_level,
+            drain=settings.shutdown_drain,
+            timeout=settings.shutdown_timeout,
+        )
 
 
 @cli.command()

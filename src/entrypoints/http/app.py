@@ -23,6 +23,7 @@ from entrypoints.http.access import (
     key_check,
 )
 from entrypoints.http.access_log import AccessLog
+from entrypoints.http.draining import Draining
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
 from entrypoints.http.methods import route_methods
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running(container) as runtime:
             app.state.product_service = front.service = runtime.service
-            app.state.health_checks = runtime.health_checks
+            app.state.health_checks = [*runtime.health_checks, Draining.from_environment()]
             front.limiter = await container.gateways.rate_limiter()
             if access_log is not None:
                 access_log.start()
