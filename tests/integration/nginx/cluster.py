@@ -106,6 +106,12 @@ class Instance:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def terminate(self) -> None:
+        """SIGTERM to the main process only, as Docker, Kubernetes and systemd's ``KillMode=mixed`` do:
+        the graceful stop (drain, then close); wait for the exit."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not exited within 30 s."""
         if self.process.poll() is None:
@@ -116,11 +122,11 @@ class Instance:
                 self.kill()
 
 
-def start_instance(env: dict[str, str], workdir: Path) -> Instance:
-    """Start ``productcore serve`` on a free loopback port with its own data directory."""
-    port = free_port()
+def start_instance(env: dict[str, str], workdir: Path, port: int | None = None) -> Instance:
+    """Start ``productcore serve`` on ``port`` (else a free loopback port) with its own data directory."""
+    port = port or free_port()
     data = workdir / f"instance-{port}"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)
     log = data / "serve.log"
     executable = Path(sys.executable).with_name("productcore")
     command = [str(executable) if executable.exists() else "productcore", "serve"]

@@ -73,9 +73,8 @@ def test_killing_an_instance_under_load_fails_no_retryable_read_and_loses_no_ack
     instance_env: InstanceEnv, workdir: Path, nginx_database: str, write_token: tuple[str, str]
 ) -> None:
     """Readers and writers go through nginx while one instance is SIGKILLed: every GET is answered
-    200 (nginx retries the next instance) but one whose head the dying instance had already sent,
-    and every product ends with its last acknowledged write (or a later one whose answer was
-    lost), in PostgreSQL, through nginx and on each survivor."""
+    200 (nginx retries the next instance), and every product ends with its last acknowledged write
+    (or a later one whose answer was lost), in PostgreSQL, through nginx and on each survivor."""
     outcomes = Outcomes()
     with cluster(instance_env(), workdir) as nginx:
         clients = [nginx.client() for _ in range(READERS + WRITERS)]
