@@ -18,7 +18,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import contenders, data, datatier, publish
+from harness import contenders, data, datatier, memory, publish
 from harness.machine import describe
 from harness.runner import PACED_CONNECTIONS, Runner, say
 from harness.scenarios import SCENARIOS, Plan
@@ -111,7 +111,9 @@ def main() -> int:
         runner = Runner(servers, Plan(files, token, args.count, args.rounds), args.seconds)
         runs = runner.saturated(chosen, args.rounds)
         paced = runner.fixed_rate(chosen, runs, args.rate_fraction, args.fixed_rounds, args.fixed_seconds)
-        rss = {name: server.rss_bytes() for name, server in servers.items()}
+        say("memory: filling one worker's L1 with 100,000 products")
+        memory_figures = memory.measure(servers["ours-l1-100k"])
+        rss = {name: server.worker_rss_bytes() for name, server in servers.items()}
     raw = {
         "settings": vars(args)
         | {"elapsed_s": time.monotonic() - began, "data": provenance, "paced_connections": PACED_CONNECTIONS},
@@ -120,6 +122,7 @@ def main() -> int:
         "fixed_rate": paced,
         "data_tier": tier,
         "rss_bytes": rss,
+        "memory": memory_figures,
     }
     (args.results / "latest.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
     return publish.render(json.loads(json.dumps(raw, default=str)), args.results)

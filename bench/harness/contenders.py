@@ -88,6 +88,7 @@ def lineup(
         "ours-no-l1": productcore("ours-no-l1", next(ports), base, **no_l1),
         "ours-no-l1-limiter-off": productcore("ours-no-l1-limiter-off", next(ports), base, **no_l1, **off),
         "ours-2": productcore("ours-2", next(ports), base),
+        "ours-l1-100k": productcore("ours-l1-100k", next(ports), base, l1_size="100000", l1_ttl="3600"),
         "reference": reference("reference", next(ports), database_url, redis_url),
         "reference-2": reference("reference-2", next(ports), database_url, redis_url),
         "ceiling-granian": ceiling_granian("ceiling-granian", next(ports), loop),

@@ -81,7 +81,14 @@ class Server:
         return total
 
     def rss_bytes(self) -> int:
+        """The whole tree's RSS (a supervisor and its workers)."""
         return sum(p.memory_info().rss for p in self.tree())
+
+    def worker_rss_bytes(self) -> int:
+        """The largest RSS of one process that serves requests: a worker, or the server itself if it has none."""
+        tree = self.tree()
+        workers = tree[1:] or tree
+        return max(p.memory_info().rss for p in workers)
 
     def stop(self) -> None:
         """SIGTERM the server's process group (this server's processes only), then SIGKILL if it lingers."""
