@@ -25,15 +25,27 @@ def executable(name: str) -> str:
     return found
 
 
-def productcore(name: str, port: int, base: dict[str, str], **settings: str) -> Server:
-    """``productcore serve`` as the README runs it, one worker, budgets too large to refuse anything."""
+def _environment(base: dict[str, str], **settings: str) -> dict[str, str]:
     env = base | {
         "PRODUCTCORE_CACHE_KEY_PREFIX": CACHE_PREFIX,
         "PRODUCTCORE_RATE_LIMIT_KEY_PREFIX": LIMIT_PREFIX,
         "PRODUCTCORE_RATE_LIMIT_READ": AMPLE,
         "PRODUCTCORE_RATE_LIMIT_WRITE": AMPLE,
     }
-    env |= {f"PRODUCTCORE_{key.upper()}": value for key, value in settings.items()}
+    return env | {f"PRODUCTCORE_{key.upper()}": value for key, value in settings.items()}
+
+
+def productcore_on_uvicorn(name: str, port: int, base: dict[str, str]) -> Server:
+    """The same app under uvicorn with uvloop and httptools instead of granian (the server choice)."""
+    command = [sys.executable, "-m", "uvicorn", "entrypoints.http.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"]
+    command += ["--loop", "uvloop", "--http", "httptools", "--no-proxy-headers"]
+    return Server(name, command, port, _environment(base, migrate_on_start="false"))
+
+
+def productcore(name: str, port: int, base: dict[str, str], **settings: str) -> Server:
+    """``productcore serve`` as the README runs it, one worker, budgets too large to refuse anything."""
+    env = _environment(base, **settings)
     command = [
         executable("productcore"),
         "serve",
@@ -89,6 +101,8 @@ def lineup(
         "ours-no-l1-limiter-off": productcore("ours-no-l1-limiter-off", next(ports), base, **no_l1, **off),
         "ours-2": productcore("ours-2", next(ports), base),
         "ours-l1-100k": productcore("ours-l1-100k", next(ports), base, l1_size="100000", l1_ttl="3600"),
+        "ours-quiet": productcore("ours-quiet", next(ports), base, access_log="false"),
+        "ours-uvicorn": productcore_on_uvicorn("ours-uvicorn", next(ports), base),
         "reference": reference("reference", next(ports), database_url, redis_url),
         "reference-2": reference("reference-2", next(ports), database_url, redis_url),
         "ceiling-granian": ceiling_granian("ceiling-granian", next(ports), loop),

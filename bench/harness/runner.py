@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from harness import wrk
 from harness.data import HOT
 from harness.procs import Server
-from harness.scenarios import CEILINGS, OURS_OFF, REFERENCE, Plan, Row, Scenario
+from harness.scenarios import OURS, REFERENCE, Plan, Row, Scenario
 
 PACED_CONNECTIONS = 64  # enough for the timetable through stalls of tens of ms at these rates
 Runs = dict[str, dict[str, list[dict[str, float]]]]  # scenario key -> contender -> one figure set per round
@@ -90,7 +90,7 @@ class Runner:
                 reference = runs[scenario.key][REFERENCE]
                 rate = fraction * statistics.median(r["rps"] for r in reference[1:] or reference)
                 for row in scenario.rows:
-                    if row.contender in CEILINGS or row.contender == OURS_OFF:
+                    if row.contender not in (OURS, REFERENCE):
                         continue
                     if row.warm_l1:
                         self.warm_all(list(row.servers))

@@ -9,6 +9,8 @@ from harness.data import HOT
 
 OURS = "productcore"
 OURS_OFF = "productcore, limiter off"
+OURS_QUIET = "productcore, access log off"
+OURS_UVICORN = "productcore on uvicorn (uvloop, httptools)"
 REFERENCE = "FastAPI reference"
 CEILING_GRANIAN = "ceiling: granian"
 CEILING_UVICORN = "ceiling: uvicorn"
@@ -51,6 +53,8 @@ SCENARIOS = (
         (
             Row(OURS, ("ours",), warm_l1=True),
             Row(OURS_OFF, ("ours-limiter-off",), warm_l1=True),
+            Row(OURS_QUIET, ("ours-quiet",), warm_l1=True),
+            Row(OURS_UVICORN, ("ours-uvicorn",), warm_l1=True),
             Row(REFERENCE, ("reference",)),
             Row(CEILING_GRANIAN, ("ceiling-granian",)),
             Row(CEILING_UVICORN, ("ceiling-uvicorn",)),

@@ -1,7 +1,7 @@
 """The access log: one line per request, formatted and written by a thread, off the event loop.
 
-A request only appends a tuple to a deque (tens of nanoseconds); every ``interval`` seconds a writer
-thread formats what accumulated (text, or one JSON object per line) and writes it in one call.
+A request only appends a tuple to a deque; every ``interval`` seconds a writer thread formats what
+accumulated (text, or one JSON object per line) and writes it in one call.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Literal, NamedTuple, TextIO
+from typing import Literal, TextIO
 
 import msgspec
 
@@ -20,18 +20,9 @@ LogFormat = Literal["text", "json"]
 _ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {ord('"'): '\\"'}
 
 
-class AccessEntry(NamedTuple):
-    """What is logged of one request."""
-
-    time: float
-    client: str
-    method: str
-    path: str
-    query: str
-    status: int
-    duration_ms: float
-    request_id: str
-
+AccessEntry = tuple[float, str, str, str, bytes, int, float, str]
+"""One request: when it arrived (``time.perf_counter``), the client's address, method, path, raw query,
+status, seconds taken, request id. A plain tuple: it is built on the event loop for every request."""
 
 _second: list[object] = [None, ""]
 
@@ -41,23 +32,57 @@ def _timestamp(epoch: float) -> str:
     whole = int(epoch)
     if _second[0] != whole:
         _second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
-    return f"{_second[1]}.{int(epoch % 1 * 1000):03d}Z"
+    return f"{_second[1]}.{int((epoch - whole) * 1000):03d}Z"
 
 
-def _text(entry: AccessEntry) -> str:
-    target = entry.path + ("?" + entry.query if entry.query else "")
-    return (
-        f'{_timestamp(entry.time)} {entry.client} "{entry.method} {target.translate(_ESCAPES)}" '
-        f"{entry.status} {entry.duration_ms:.2f}ms request_id={entry.request_id}\n"
+def _target(path: str, query: bytes) -> str:
+    target = f"{path}?{query.decode('latin-1')}" if query else path
+    return target if target.isprintable() and '"' not in target else target.translate(_ESCAPES)
+
+
+def _text_lines(entries: list[AccessEntry], offset: float) -> str:
+    return "".join(
+        f'{_timestamp(arrived + offset)} {client} "{method} {_target(path, query)}" {status} '
+        f"{seconds * 1000:.2f}ms request_id={rid}\n"
+        for arrived, client, method, path, query, status, seconds, rid in entries
     )
+
+
+class _JsonEntry(msgspec.Struct):
+    """One JSON access-log line (fields in this order)."""
+
+    time: str
+    level: str
+    logger: str
+    request_id: str
+    client: str
+    method: str
+    path: str
+    query: str
+    status: int
+    duration_ms: float
 
 
 _json = msgspec.json.Encoder()
 
 
-def _json_line(entry: AccessEntry) -> str:
-    record = {"time": _timestamp(entry.time), "level": "info", "logger": "productcore.access"}
-    return _json.encode({**record, **entry._asdict()}).decode() + "\n"
+def _json_lines(entries: list[AccessEntry], offset: float) -> str:
+    records = [
+        _JsonEntry(
+            _timestamp(arrived + offset),
+            "info",
+            "productcore.access",
+            rid,
+            client,
+            method,
+            path,
+            query.decode("latin-1"),
+            status,
+            round(seconds * 1000, 3),
+        )
+        for arrived, client, method, path, query, status, seconds, rid in entries
+    ]
+    return _json.encode_lines(records).decode()
 
 
 class AccessLog:
@@ -73,7 +98,7 @@ class AccessLog:
         self, stream: TextIO | None = None, log_format: LogFormat = "text", interval: float = 0.05
     ) -> None:
         self._stream = stream
-        self._format = _json_line if log_format == "json" else _text
+        self._format = _json_lines if log_format == "json" else _text_lines
         self._interval = interval
         self._pending: deque[AccessEntry] = deque()
         self._stop = threading.Event()
@@ -100,13 +125,11 @@ class AccessLog:
 
     def flush(self) -> None:
         """Format and write every pending entry now."""
-        lines = []
         pending = self._pending
-        while pending:
-            lines.append(self._format(pending.popleft()))
-        if lines:
+        entries = [pending.popleft() for _ in range(len(pending))]
+        if entries:
             stream = self._stream or sys.stderr
-            stream.write("".join(lines))
+            stream.write(self._format(entries, time.time() - time.perf_counter()))
             stream.flush()
 
     def _run(self) -> None:

@@ -31,7 +31,7 @@ from adapters.ratelimit import Limiter
 from entrypoints.apikeys import READ, WRITE
 from entrypoints.http import ratelimit
 from entrypoints.http.access import AccessRules
-from entrypoints.http.access_log import AccessEntry, AccessLog
+from entrypoints.http.access_log import AccessLog
 from entrypoints.http.auth import (
     CREDENTIALS_STATE_KEY,
     SAFE_METHODS,
@@ -255,17 +255,9 @@ class FrontDoor:
         method = scope["method"]
         self._metrics.record(method, template, status, elapsed)
         if self._log is not None:
+            client = self._client(scope)
             self._log.record(
-                AccessEntry(
-                    time.time(),
-                    self._client(scope),
-                    method,
-                    scope["path"],
-                    scope["query_string"].decode("latin-1"),
-                    status,
-                    elapsed * 1000,
-                    rid,
-                )
+                (started, client, method, scope["path"], scope["query_string"], status, elapsed, rid)
             )
 
 
