@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -66,6 +67,45 @@ def scratch_database(admin_url: str, prefix: str = "productcore_test") -> Iterat
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+class RestartablePostgres:
+    """A PostgreSQL of one test's own (the embedded wheel, unix socket only) that the test may crash
+    (``pg_ctl stop -m immediate``) and start again: never the shared server other tests use.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __enter__(self) -> RestartablePostgres:
+        """Start the server; ``url`` is then that of its ``productcore`` database."""
+        from adapters.embedded.postgres import embedded_postgres
+
+        self._context = embedded_postgres(self.directory / "pg")
+        self.url = self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.start()  # the wheel stops what it started; a crashed server is started to be stopped
+        self._context.__exit__(None, None, None)
+
+    def _server(self) -> Any:
+        from embedded_postgres.postgres_server import get_server
+
+        return get_server(self.directory / "pg")  # the running instance of that directory
+
+    def crash(self) -> None:
+        """Stop the server at once, as a crash would: connections break, nothing is shut down cleanly."""
+        from embedded_postgres._commands import pg_ctl
+
+        server = self._server()
+        pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=server.pgdata, user=server.system_user, timeout=30)
+
+    def start(self) -> None:
+        """Start the server again (after crash recovery it accepts connections when this returns)."""
+        server = self._server()
+        with server._lock:
+            server.ensure_postgres_running()
 
 
 @contextmanager

@@ -32,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_connect_timeout: Seconds = 5.0
     db_statement_timeout: Seconds = 10.0
     db_breaker_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
-    db_breaker_reset: Seconds = 1.0
+    db_breaker_reset: Seconds = 0.5
     redis_url: str | None = None
     cache_enabled: bool = True
     cache_key_prefix: Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9:._-]{1,64}$")] = "productcore:cache"

@@ -14,6 +14,7 @@ from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from adapters.breaker import CircuitBreaker
+from adapters.postgres.pool import connect_outcomes, direct_connection
 from productcore.errors import (
     FieldError,
     InvalidInput,
@@ -75,27 +76,38 @@ def _cursor_key(cursor: Cursor) -> Decimal | str | int:
 class PostgresProductRepository:
     """Products in the ``products`` table of a PostgreSQL database, through a pool.
 
-    Behind a circuit breaker: once connections keep failing (the database is down or unreachable),
-    calls are refused with ``ServiceUnavailable`` at once instead of each waiting the pool timeout,
-    and one call at a time probes the database until it answers again. A statement that runs into
-    its timeout is refused too, but is no sign that the database is down.
+    Behind a circuit breaker: once the database cannot be reached (connections fail, or the pool
+    times out while its attempts to connect fail), calls are refused with ``ServiceUnavailable`` at
+    once instead of each waiting the pool timeout. The one call that probes the database then opens
+    a connection of its own, outside the pool, so it never waits on the pool's reconnection
+    backoff; when that works, the pool is refilled at once. A pool that times out because every
+    connection is busy, or a statement that runs into its timeout, is refused too, but is no sign
+    that the database is down and never opens the breaker.
     """
 
     def __init__(self, pool: AsyncConnectionPool, breaker: CircuitBreaker | None = None) -> None:
         self._pool = pool
-        self.breaker = breaker or CircuitBreaker(failures=3, reset_after=1.0)
+        self.breaker = breaker or CircuitBreaker(failures=3, reset_after=0.5)
+
+    def _unreachable(self) -> bool:
+        """Whether the pool's own attempts to connect are failing (unknown: assume they are)."""
+        outcomes = connect_outcomes(self._pool)
+        return outcomes is None or outcomes.failing
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
         if not self.breaker.allow():
             raise ServiceUnavailable("the database is unavailable (connections failed just now)")
+        probing = self.breaker.state != "closed"
         outcome = self.breaker.abandon
         try:
-            async with self._pool.connection() as conn:
+            async with direct_connection(self._pool) if probing else self._pool.connection() as conn:
                 yield conn
         except PoolTimeout:
-            outcome = self.breaker.failure
-            raise ServiceUnavailable("no database connection became available in time") from None
+            if self._unreachable():
+                outcome = self.breaker.failure
+                raise ServiceUnavailable("the database cannot be reached (connections fail)") from None
+            raise ServiceUnavailable("every database connection is busy; none became free in time") from None
         except psycopg.errors.QueryCanceled:
             outcome = self.breaker.success
             raise ServiceUnavailable("the database did not answer in time (statement timeout)") from None
