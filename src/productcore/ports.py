@@ -73,6 +73,10 @@ class ProductCache(Protocol):
         """Remember for a short time that no product has this id; False when rejected."""
         ...
 
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """Give a lease back unused (the read failed), so the next reader need not wait it out."""
+        ...
+
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Store the version a write made (write-through) and revoke fill leases of the id."""
         ...

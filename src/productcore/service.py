@@ -142,7 +142,12 @@ class ProductService:
                 raise ProductNotFound(product_id)
             self.stats.l2_misses += 1
             lease = lookup.lease
-        product = await self._repository.get(product_id)
+        try:
+            product = await self._repository.get(product_id)
+        except BaseException:
+            if lease is not None and self._cache is not None:
+                await self._cache.release(product_id, lease)
+            raise
         self.stats.db_reads += 1
         if product is None:
             if lease is not None and self._cache is not None:

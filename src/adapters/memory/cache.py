@@ -26,6 +26,9 @@ class NullProductCache:
         """Drop the entry."""
         return False
 
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """There are no leases."""
+
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Drop the entry."""
         return False
@@ -106,6 +109,11 @@ class InMemoryProductCache:
         self.entries.pop(product_id, None)
         self.absent[product_id] = lease.generation
         return True
+
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """Free the id's lease if it is still this one."""
+        if self._holds(product_id, lease):
+            del self._leases[product_id]
 
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Store a written version by compare-and-set and revoke the id's lease."""

@@ -86,6 +86,7 @@ class RedisProductCache:
         self._lookup = client.register_script(scripts.LOOKUP)
         self._fill = client.register_script(scripts.FILL)
         self._fill_absent = client.register_script(scripts.FILL_ABSENT)
+        self._release = client.register_script(scripts.RELEASE)
         self._write = client.register_script(scripts.WRITE)
         self._bump = client.register_script(scripts.BUMP)
 
@@ -155,6 +156,14 @@ class RedisProductCache:
             return bool(stored)
 
         return await self._guarded(run, False)
+
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """Free the id's lease if this reader still holds it (its database read failed)."""
+
+        async def run() -> None:
+            await self._release(keys=[self.keys.lease(product_id)], args=[lease.token])
+
+        await self._guarded(run, None)
 
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Write-through by compare-and-set; revokes the id's fill lease."""

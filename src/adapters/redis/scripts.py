@@ -67,6 +67,12 @@ return 1
 """
 )
 
+# KEYS: lease. ARGV: lease token. Frees the lease if this reader still holds it.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 # KEYS: entry, lease. ARGV: version, body ('' for a tombstone), ttl ms. Revokes the lease.
 WRITE = (
     _CURRENT_VERSION
