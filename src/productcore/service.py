@@ -9,7 +9,7 @@ from typing import NamedTuple
 import msgspec
 
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
-from productcore.errors import ProductNotFound, VersionConflict
+from productcore.errors import ProductNotFound, VersionConflict, WriteContention
 from productcore.model import (
     CachedProduct,
     Page,
@@ -256,8 +256,9 @@ class ProductService:
 
         Raises:
             ProductNotFound: no product has this id.
-            VersionConflict: ``condition`` does not hold for the current version (or concurrent
-                writers kept changing it for ``CONDITION_ATTEMPTS`` tries).
+            VersionConflict: ``condition`` does not hold for the current version.
+            WriteContention: ``condition`` held for every version seen, but concurrent writers kept
+                changing it for ``CONDITION_ATTEMPTS`` tries (a ``ServiceUnavailable``: retry).
             InvalidInput: the id, price or stock is out of range.
         """
         check_product_id(product_id)
@@ -266,14 +267,16 @@ class ProductService:
         if current is None:
             raise ProductNotFound(product_id)
         version = current.version
-        for _ in range(CONDITION_ATTEMPTS):
+        for attempt in range(CONDITION_ATTEMPTS + 1):
             if not condition(version):
+                raise VersionConflict(product_id, version, version)
+            if attempt == CONDITION_ATTEMPTS:
                 break
             try:
                 return await self.update(product_id, change, expected_version=version)
             except VersionConflict as conflict:
                 version = conflict.current
-        raise VersionConflict(product_id, version, version)
+        raise WriteContention(product_id, CONDITION_ATTEMPTS)
 
     async def _page(self, criteria: SearchCriteria | None, request: PageRequest) -> Page:
         limit, cursor = request.limit, request.cursor
