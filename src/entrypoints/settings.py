@@ -49,6 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     relay_enabled: bool = True
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     relay_poll_interval: Seconds = 1.0
+    relay_missing_after: Seconds = 30.0
     migrate_on_start: bool = True
     data_dir: str = ""
     host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"

@@ -30,6 +30,12 @@ _DONE = "DELETE FROM product_changes WHERE seq = ANY(%(seqs)s)"
 _RECORD = """
 UPDATE cache_relay_state SET last_seq = greatest(last_seq, %(seq)s), relayed_at = now()
 """
+_HOLDER = """
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND classid = %(high)s::bigint::oid AND objid = %(low)s::bigint::oid
+"""
 _OLDEST = """
 SELECT extract(epoch FROM clock_timestamp() - changed_at) FROM product_changes ORDER BY seq LIMIT 1
 """
@@ -73,6 +79,7 @@ class ChangeRelayRunner:
         self.last_delay_s: float | None = None
         self._pending_since: float | None = None
         self.last_error: str | None = None
+        self.restarts = 0
         self.active = asyncio.Event()
 
     @property
@@ -81,7 +88,7 @@ class ChangeRelayRunner:
         return 0.0 if self._pending_since is None else max(0.0, time.time() - self._pending_since)
 
     async def run(self) -> None:
-        """Relay until cancelled; reconnect after database failures."""
+        """Relay until cancelled; reconnect after database failures, and start again after any error."""
         pause = 0.1
         while True:
             try:
@@ -98,6 +105,10 @@ class ChangeRelayRunner:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
+            except Exception as error:  # a bug must not end the relay for good: log it, start again
+                self.last_error = type(error).__name__
+                self.restarts += 1
+                log.exception("cache relay failed (%s); restarting it", self.last_error)
             finally:
                 self.role = "standby" if self.role == "active" else self.role
                 self.active.clear()
@@ -164,27 +175,50 @@ async def oldest_pending_age(conn: AsyncConnection) -> float:
 
 
 class RelayHealth:
-    """Readiness detail of the relay: this process's role and how far behind the outbox is.
+    """Readiness detail of the relay: this process's role, how far behind the outbox is, and
+    whether any process holds the relay lock.
 
     Relay lag delays out-of-band changes reaching caches; it does not stop the API, so it is
-    reported, not failed on.
+    reported, not failed on. No relay at all is different: out-of-band changes would then reach
+    the caches only by expiry, so once checks have seen the relay lock free (held by no process,
+    this one or another) for longer than ``missing_after`` seconds, the check fails.
     """
 
-    def __init__(self, pool: AsyncConnectionPool, runner: ChangeRelayRunner | None) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, runner: ChangeRelayRunner | None, missing_after: float = 30.0
+    ) -> None:
         self._pool = pool
         self._runner = runner
+        self._missing_after = missing_after
+        self._free_since: float | None = None
 
     async def check(self) -> HealthStatus:
-        """Role, changes relayed by this process, and the age of the oldest pending change."""
+        """Role, changes relayed by this process, the age of the oldest pending change, the lock."""
         details: dict[str, object] = {"role": self._runner.role if self._runner else "off"}
         if self._runner is not None:
             details["relayed"] = self._runner.relayed
             details["relay_lag_s"] = round(self._runner.lag_s, 3)
+            details["restarts"] = self._runner.restarts
             if self._runner.last_error:
                 details["last_error"] = self._runner.last_error
         try:
             async with asyncio.timeout(2.0), self._pool.connection(timeout=2.0) as conn:
                 details["outbox_lag_s"] = round(await oldest_pending_age(conn), 3)
+                held = await _lock_held(conn)
         except Exception as error:  # a broken database is the database check's to report
             details["lag_error"] = type(error).__name__
-        return HealthStatus("relay", True, details)
+            return HealthStatus("relay", True, details)
+        now = time.monotonic()
+        if held:
+            self._free_since = None
+            return HealthStatus("relay", True, details)
+        self._free_since = self._free_since if self._free_since is not None else now
+        details["lock_free_s"] = round(now - self._free_since, 3)
+        return HealthStatus("relay", now - self._free_since <= self._missing_after, details)
+
+
+async def _lock_held(conn: AsyncConnection) -> bool:
+    """Whether any session of this database holds the relay lock."""
+    cur = await conn.execute(_HOLDER, {"high": RELAY_LOCK >> 32, "low": RELAY_LOCK & 0xFFFFFFFF})
+    row = await cur.fetchone()
+    return bool(row and row[0])
