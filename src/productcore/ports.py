@@ -40,6 +40,19 @@ class ProductRepository(Protocol):
         """Count matching products; counts above ``exact_up_to`` may be estimates (flagged)."""
         ...
 
+    async def page(
+        self,
+        criteria: SearchCriteria | None,
+        sort: Sort,
+        limit: int,
+        *,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        exact_up_to: int,
+    ) -> tuple[list[Product], Total]:
+        """``fetch`` and ``count`` at once, holding one connection (never two) for the pair."""
+        ...
+
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Apply a change atomically and return the product as stored after it.
 

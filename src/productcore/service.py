@@ -280,14 +280,15 @@ class ProductService:
 
     async def _page(self, criteria: SearchCriteria | None, request: PageRequest) -> Page:
         limit, cursor = request.limit, request.cursor
-        if cursor is None:
-            number = request.page
-            fetch = self._repository.fetch(criteria, request.sort, limit + 1, offset=(number - 1) * limit)
-        else:
-            number = cursor.page
-            fetch = self._repository.fetch(criteria, request.sort, limit + 1, cursor=cursor)
-        count = self._repository.count(criteria, exact_up_to=self._exact_count_limit)
-        rows, total = await asyncio.gather(fetch, count)
+        number = request.page if cursor is None else cursor.page
+        rows, total = await self._repository.page(
+            criteria,
+            request.sort,
+            limit + 1,
+            offset=(number - 1) * limit if cursor is None else 0,
+            cursor=cursor,
+            exact_up_to=self._exact_count_limit,
+        )
         if cursor is not None and cursor.before:
             has_prev, has_next = len(rows) > limit, True
             rows = rows[-limit:]

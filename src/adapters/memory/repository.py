@@ -95,6 +95,20 @@ class InMemoryProductRepository:
         """Count exactly: memory is cheap to scan."""
         return Total(sum(1 for p in self._products.values() if _matches(p, criteria)), exact=True)
 
+    async def page(
+        self,
+        criteria: SearchCriteria | None,
+        sort: Sort,
+        limit: int,
+        *,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        exact_up_to: int,
+    ) -> tuple[list[Product], Total]:
+        """``fetch`` and ``count``."""
+        rows = await self.fetch(criteria, sort, limit, offset=offset, cursor=cursor)
+        return rows, await self.count(criteria, exact_up_to=exact_up_to)
+
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Apply the change and bump the version, or raise as the port says."""
         current = self._products.get(product_id)
