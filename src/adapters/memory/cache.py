@@ -42,6 +42,16 @@ class NullProductCache:
     async def clear(self) -> None:
         """Nothing is cached."""
 
+    async def relayed(self, position: int) -> None:
+        """Nothing is cached."""
+
+    async def relayed_through(self, position: int) -> bool:
+        """Nothing is cached, so nothing was missed."""
+        return True
+
+    async def forget_all(self) -> None:
+        """Nothing is cached."""
+
 
 def _newer(current: CachedProduct | None, version: int, *, with_body: bool) -> bool:
     """Whether a write of ``version`` may replace ``current`` (the compare-and-set rule)."""
@@ -63,6 +73,7 @@ class InMemoryProductCache:
         self._generation = "g0"
         self._lease_ttl = lease_ttl
         self._clock = clock
+        self.position: int | None = None
 
     def evict(self, product_id: int) -> None:
         """Lose an entry, as LRU eviction or expiry would."""
@@ -141,6 +152,20 @@ class InMemoryProductCache:
         self._leases.clear()
         for product_id, entry in list(self.entries.items()):
             self.entries[product_id] = CachedProduct(entry.version + 1, None)
+
+    async def relayed(self, position: int) -> None:
+        """Raise the record of what was relayed."""
+        self.position = max(position, self.position or 0)
+
+    async def relayed_through(self, position: int) -> bool:
+        """Whether the record reaches ``position`` (nothing relayed yet is always reached)."""
+        return position == 0 or (self.position is not None and self.position >= position)
+
+    async def forget_all(self) -> None:
+        """Drop everything, as a restored or replaced cache would need."""
+        self.entries.clear()
+        self.absent.clear()
+        self._leases.clear()
 
 
 class InMemoryBus:

@@ -41,6 +41,9 @@ SELECT extract(epoch FROM clock_timestamp() - changed_at) FROM product_changes O
 """
 
 Apply = Callable[[Sequence[Change]], Awaitable[None]]
+Verify = Callable[[int], Awaitable[bool]]
+
+_LAST = "SELECT last_seq FROM cache_relay_state"
 
 
 class ChangeRelayRunner:
@@ -52,9 +55,14 @@ class ChangeRelayRunner:
     cache and the bus took it; on any failure it keeps the rows and retries, so a change is
     relayed at least once whatever fails, and replays are harmless (tombstones are CAS).
 
+    Between batches (and at least every ``poll_interval``), the active relay checks with
+    ``verify`` that the cache saw every change it relayed, so a cache that came back with old data
+    is found and dropped within that interval.
+
     Args:
         conninfo: The database.
         apply: The use case that tombstones and broadcasts a batch of changes.
+        verify: The use case that checks the cache saw every change up to an outbox position.
         batch: Changes per round trip.
         poll_interval: Seconds to wait for a NOTIFY before looking anyway.
         takeover_interval: Seconds between a standby's attempts to take the lock.
@@ -65,12 +73,16 @@ class ChangeRelayRunner:
         conninfo: str,
         apply: Apply,
         *,
+        verify: Verify | None = None,
         batch: int = 1000,
         poll_interval: float = 1.0,
         takeover_interval: float = 1.0,
     ) -> None:
         self._conninfo = conninfo
         self._apply = apply
+        self._verify = verify
+        self._position = 0
+        self.cache_resets = 0
         self._batch = batch
         self._poll_interval = poll_interval
         self._takeover_interval = takeover_interval
@@ -120,12 +132,15 @@ class ChangeRelayRunner:
             self.role = "standby"
             await asyncio.sleep(self._takeover_interval)
         await conn.execute("LISTEN product_changes")
+        row = await (await conn.execute(_LAST)).fetchone()
+        self._position = int(row[0]) if row else 0
         self.role = "active"
         self.active.set()
         log.info("cache relay active for this database")
         while True:
             try:
                 relayed = await self._relay_batch(conn)
+                await self._check_cache()
             except ServiceUnavailable as error:
                 self.last_error = error.reason
                 log.warning("cache relay cannot reach the cache (%s); will retry", error.reason)
@@ -150,10 +165,20 @@ class ChangeRelayRunner:
             await conn.execute(_DONE, {"seqs": [c.seq for c in changes]})
             await conn.execute(_RECORD, {"seq": changes[-1].seq})
         self.relayed += len(changes)
+        self._position = max(self._position, changes[-1].seq)
         self.last_error = None
         self.last_delay_s = max(0.0, time.time() - oldest.timestamp())
         self._pending_since = None if len(changes) < self._batch else rows[-1][4].timestamp()
         return len(changes)
+
+    async def _check_cache(self) -> None:
+        if self._verify is not None and await self._verify(self._position):
+            self.cache_resets += 1
+            log.warning(
+                "the cache had not seen every change up to outbox position %s (a Redis restored from an "
+                "older snapshot, a promoted replica that lagged, or a flush): dropped all it held",
+                self._position,
+            )
 
 
 async def _try_lock(conn: AsyncConnection) -> bool:

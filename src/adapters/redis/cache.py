@@ -39,6 +39,7 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.generation = f"{prefix}:gen"
+        self.relayed = f"{prefix}:relayed"
         self.channel = f"{prefix}:invalidations"
 
     def entry(self, product_id: int) -> str:
@@ -89,6 +90,8 @@ class RedisProductCache:
         self._release = client.register_script(scripts.RELEASE)
         self._write = client.register_script(scripts.WRITE)
         self._bump = client.register_script(scripts.BUMP)
+        self._relayed_through = client.register_script(scripts.RELAYED_THROUGH)
+        self._mark_relayed = client.register_script(scripts.MARK_RELAYED)
 
     async def _guarded(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
         """Run ``operation`` unless the breaker is open; on a Redis failure, return ``fallback``."""
@@ -215,6 +218,34 @@ class RedisProductCache:
                     batch = []
             if batch:
                 await self._bump(keys=batch, args=[_ms(self._times.ttl)])
+
+        await self._required(run)
+
+    async def relayed(self, position: int) -> None:
+        """Record that every change up to this outbox position is in the cache."""
+        ttl = _ms(self._times.ttl)
+        await self._required(lambda: self._mark_relayed(keys=[self.keys.relayed], args=[position, ttl]))
+
+    async def relayed_through(self, position: int) -> bool:
+        """Whether the cache saw every change up to this outbox position (its record is that far)."""
+        ttl = _ms(self._times.ttl)
+        seen = await self._required(
+            lambda: self._relayed_through(keys=[self.keys.relayed], args=[position, ttl])
+        )
+        return bool(seen)
+
+    async def forget_all(self) -> None:
+        """Delete every document, tombstone, negative entry and lease, and the insert generation."""
+
+        async def run() -> None:
+            batch: list[bytes] = []
+            async for key in self._client.scan_iter(match=f"{self.keys.prefix}:*", count=1000):
+                batch.append(key)
+                if len(batch) == 500:
+                    await self._client.delete(*batch)
+                    batch = []
+            if batch:
+                await self._client.delete(*batch)
 
         await self._required(run)
 

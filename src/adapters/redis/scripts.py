@@ -119,3 +119,33 @@ end
 return #KEYS
 """
 )
+
+# KEYS: relay marker. ARGV: outbox position, ttl ms. 1 when the marker is at that position or
+# beyond (its ttl is then refreshed), else 0: the cache has not seen every change up to there.
+# Position 0 (nothing relayed yet) is seen by any cache.
+RELAYED_THROUGH = (
+    _CURRENT_VERSION
+    + """
+local marker = redis.call('GET', KEYS[1])
+if not marker and ARGV[1] == '0' then marker = '0' end
+if not older(marker or '', ARGV[1]) then
+  redis.call('SET', KEYS[1], marker, 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS: relay marker. ARGV: outbox position, ttl ms. Raises the marker to that position (never lowers it).
+MARK_RELAYED = (
+    _CURRENT_VERSION
+    + """
+local marker = redis.call('GET', KEYS[1])
+if marker and older(ARGV[1], marker) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+)

@@ -14,7 +14,7 @@ from tests.integration.cache.conftest import Cluster, eventually
 
 
 async def test_every_key_the_cache_writes_has_a_ttl(cluster: Cluster) -> None:
-    """Documents, negative entries, generations and leases all expire on their own."""
+    """Documents, negative entries, generations, leases and the relay marker all expire on their own."""
     a = await cluster.start("a")
     [product_id] = cluster.insert()
     await eventually(cluster.outbox_empty, within=0.5)
@@ -25,7 +25,7 @@ async def test_every_key_the_cache_writes_has_a_ttl(cluster: Cluster) -> None:
     try:
         keys = [key async for key in client.scan_iter(match=f"{cluster.prefix}:*")]
         kinds = {key.decode().removeprefix(cluster.prefix).split(":")[1] for key in keys}
-        assert kinds == {"p", "l", "gen"}
+        assert kinds == {"p", "l", "gen", "relayed"}
         for key in keys:
             assert await client.pttl(key) > 0, key
     finally:
