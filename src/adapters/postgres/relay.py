@@ -26,8 +26,9 @@ _PENDING = """
 SELECT seq, op, product_id, version, changed_at
 FROM product_changes ORDER BY seq LIMIT %(limit)s
 """
-_DONE = "DELETE FROM product_changes WHERE seq = ANY(%(seqs)s)"
-_RECORD = """
+# One statement (one round trip, atomic on its own): prune what was relayed and record how far.
+_DONE = """
+WITH done AS (DELETE FROM product_changes WHERE seq = ANY(%(seqs)s))
 UPDATE cache_relay_state SET last_seq = greatest(last_seq, %(seq)s), relayed_at = now()
 """
 _HOLDER = """
@@ -161,9 +162,7 @@ class ChangeRelayRunner:
         if self._pending_since is None:
             self._pending_since = oldest.timestamp()
         await self._apply(changes)
-        async with conn.transaction():
-            await conn.execute(_DONE, {"seqs": [c.seq for c in changes]})
-            await conn.execute(_RECORD, {"seq": changes[-1].seq})
+        await conn.execute(_DONE, {"seqs": [c.seq for c in changes], "seq": changes[-1].seq})
         self.relayed += len(changes)
         self._position = max(self._position, changes[-1].seq)
         self.last_error = None
