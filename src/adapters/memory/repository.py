@@ -83,6 +83,8 @@ class InMemoryProductRepository:
         if cursor is None:
             return rows[offset : offset + limit]
         bound = _cursor_key(cursor)
+        if cursor.partial and cursor.id in self._products:
+            bound = (self._products[cursor.id].name, cursor.id)
         if cursor.before:
             earlier = [
                 p for p in rows if (_key(p, sort) > bound if sort.descending else _key(p, sort) < bound)

@@ -61,6 +61,13 @@ class Window:
             beyond = sql.SQL("<" if descending else ">")
             if sort.column == "id":
                 clauses.append(sql.SQL("id {} %(after_id)s").format(beyond))
+            elif cursor.partial:  # a cut name: the product's own name, or the cut one if it is gone
+                clauses.append(
+                    sql.SQL(
+                        "(name, id) {} (coalesce((SELECT name FROM products WHERE id = %(after_id)s), "
+                        "%(key)s), %(after_id)s)"
+                    ).format(beyond)
+                )
             else:
                 clauses.append(sql.SQL("({}, id) {} (%(key)s, %(after_id)s)").format(column, beyond))
         direction = sql.SQL("DESC" if descending else "ASC")
