@@ -23,6 +23,7 @@ from adapters.postgres import PostgresProductRepository, migrate
 from adapters.postgres.relay import ChangeRelayRunner
 from adapters.redis import RedisProductCache
 from adapters.redis.cache import parse_value
+from adapters.redis.messages import decode_message
 from entrypoints.apikeys import WRITE, generate
 from entrypoints.caching import CacheLayer
 from entrypoints.container import Application
@@ -207,6 +208,61 @@ async def _cluster(postgres_admin_url: str, redis_url: str) -> AsyncIterator[Clu
                 await client.delete(*keys)
         finally:
             await client.aclose()
+
+
+class ChannelWatch:
+    """Every invalidation published on the channel, with when a subscriber of the test's own saw it.
+
+    Instances' subscribers get the same messages at about the same moment, so a bound counted from
+    here is the service's own delay, without the time Redis took to be scheduled and pass it on.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, int, int]] = []
+        self.ready = asyncio.Event()
+
+    async def listen(self, redis_url: str, channel: str, done: asyncio.Event) -> None:
+        """Subscribe, then record invalidations until ``done`` is set and the channel is quiet."""
+        client = Redis.from_url(redis_url)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(timeout=0.1)
+                    if message is None:
+                        if done.is_set():
+                            return
+                    elif message["type"] == "subscribe":
+                        self.ready.set()
+                    elif message["type"] == "message":
+                        now = time.perf_counter()
+                        marks = decode_message(message["data"]).c
+                        self.seen.extend((now, mark.product_id, mark.version) for mark in marks)
+        finally:
+            await client.aclose()
+
+    def seen_at(self, product_id: int, version: int) -> float:
+        """When an invalidation of ``product_id`` at ``version`` or later was first seen (inf: never)."""
+        return min(
+            (at for at, pid, seen in self.seen if pid == product_id and seen >= version), default=float("inf")
+        )
+
+
+@asynccontextmanager
+async def watching(redis_url: str, channel: str) -> AsyncIterator[ChannelWatch]:
+    """A ``ChannelWatch`` subscribed (and ready) for the block; it drains the channel on exit."""
+    watch, done = ChannelWatch(), asyncio.Event()
+    listening = asyncio.create_task(watch.listen(redis_url, channel, done))
+    try:
+        await asyncio.wait_for(watch.ready.wait(), 5)
+        yield watch
+    finally:
+        done.set()
+        await listening
+
+
+SETTLE = 10.0
+"""Seconds to wait for what must happen but whose speed is not under test (a loaded machine is slow)."""
 
 
 async def eventually(predicate: Callable[[], Awaitable[bool]], within: float, step: float = 0.001) -> float:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.cache.conftest import Cluster, Instance, eventually, l2_entry
-
-RELAY_BOUND = 2.0
+from tests.integration.cache.conftest import SETTLE, Cluster, Instance, eventually, l2_entry
 
 
 async def _read_twice(instance: Instance, product_id: int) -> tuple[int, int]:
@@ -21,16 +19,16 @@ async def test_a_deleted_id_inserted_again_is_cached_at_a_newer_version(cluster:
     a = await cluster.start("a")
     b = await cluster.start("b")
     (product_id,) = cluster.insert(1)
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     old = await a.version(product_id)
     cluster.sql("UPDATE products SET stock = 9 WHERE id = %s", (product_id,))
     cluster.sql("DELETE FROM products WHERE id = %s", (product_id,))
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     cluster.sql(
         "INSERT INTO products (id, name, price, stock) OVERRIDING SYSTEM VALUE VALUES (%s, 'Reborn', 1, 1)",
         (product_id,),
     )
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     version, reads = await _read_twice(b, product_id)
     stored = await l2_entry(b, product_id)
     print(f"\nreborn id: version {old} -> {version}; PostgreSQL reads for two reads: {reads}")
@@ -45,12 +43,12 @@ async def test_ids_restarted_by_truncate_are_cached_at_newer_versions(cluster: C
     a = await cluster.start("a")
     b = await cluster.start("b")
     ids = cluster.insert(3)
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     old = [await a.version(product_id) for product_id in ids]
     cluster.sql("TRUNCATE products RESTART IDENTITY")
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     assert cluster.insert(3) == ids
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     results = [await _read_twice(b, product_id) for product_id in ids]
     print(f"\nids after TRUNCATE RESTART IDENTITY: versions {old} -> {[v for v, _ in results]}")
     assert all(version > before and reads == 1 for (version, reads), before in zip(results, old, strict=True))

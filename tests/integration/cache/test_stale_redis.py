@@ -7,10 +7,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.integration.cache.conftest import Cluster, eventually
+from tests.integration.cache.conftest import SETTLE, Cluster, eventually
 from tests.servers import RestartableRedis
 
-RELAY_BOUND = 2.0
 DETECTION_BOUND = 5.0
 """Seconds from the restart until reads are right again: reconnecting, plus the relay's poll (0.5 s)."""
 
@@ -25,11 +24,11 @@ async def test_a_redis_restored_from_an_older_snapshot_is_dropped(cluster: Clust
     ):
         a = await cluster.start("a", redis_url=redis.url)
         (product_id,) = cluster.insert(1)
-        await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+        await eventually(cluster.outbox_empty, within=SETTLE)
         assert await a.version(product_id) == 1
         old = await asyncio.to_thread(redis.snapshot)
         cluster.sql("UPDATE products SET stock = 9 WHERE id = %s", (product_id,))
-        await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+        await eventually(cluster.outbox_empty, within=SETTLE)
         assert await a.version(product_id) == 2
         await asyncio.to_thread(redis.restart_from, old)
         back = time.perf_counter()

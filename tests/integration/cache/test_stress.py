@@ -22,16 +22,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from psycopg import AsyncConnection
-from redis.asyncio import Redis
 
-from adapters.redis.messages import decode_message
-from tests.integration.cache.conftest import Cluster, Instance, eventually, l2_entry, percentile
+from tests.integration.cache.conftest import (
+    SETTLE,
+    ChannelWatch,
+    Cluster,
+    Instance,
+    eventually,
+    l2_entry,
+    percentile,
+    watching,
+)
 
 HOT_IDS = 4
 SECONDS = 3.0
 DELIVERY_BOUND = 0.050
 """Seconds from an invalidation being published to every instance serving that version or newer."""
-RELAY_BOUND = 0.500
 
 
 @dataclass(frozen=True)
@@ -89,44 +95,6 @@ async def _sql_writer(url: str, ids: list[int], stop: float, acks: list[Ack], rn
             await asyncio.sleep(0.002)
 
 
-class Published:
-    """Every invalidation published on the channel, with when this test's own subscriber saw it."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, int, int]] = []
-        self.ready = asyncio.Event()
-
-    async def listen(self, redis_url: str, channel: str, done: asyncio.Event) -> None:
-        """Subscribe, then record invalidations until ``done`` is set and the channel is quiet."""
-        client = Redis.from_url(redis_url)
-        try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(channel)
-                while True:
-                    message = await pubsub.get_message(timeout=0.1)
-                    if message is None:
-                        if done.is_set():
-                            return
-                    elif message["type"] == "subscribe":
-                        self.ready.set()
-                    elif message["type"] == "message":
-                        now = time.perf_counter()
-                        marks = decode_message(message["data"]).c
-                        self.seen.extend((now, mark.product_id, mark.version) for mark in marks)
-        finally:
-            await client.aclose()
-
-    def out_at(self, ack: Ack) -> float:
-        """When the invalidation of ``ack`` was out: its acknowledgement for an API write (which
-        publishes before it answers), else when the relay's message for it (or a later one) was seen."""
-        if ack.through_api:
-            return ack.at
-        return min(
-            (at for at, pid, version in self.seen if pid == ack.product_id and version >= ack.version),
-            default=float("inf"),
-        )
-
-
 class Stalls:
     """How late the event loop woke a task that slept 1 ms, sampled throughout the run.
 
@@ -155,12 +123,18 @@ class Stalls:
         return max(self.lag[first:last], default=0.0)
 
 
+def _out_at(ack: Ack, published: ChannelWatch) -> float:
+    """When the invalidation of ``ack`` was out: its acknowledgement for an API write (which publishes
+    before it answers), else when the relay's message for it (or a later one) was seen."""
+    return ack.at if ack.through_api else published.seen_at(ack.product_id, ack.version)
+
+
 def _stale_reads(
-    reads: list[Read], acks: list[Ack], published: Published, stalls: Stalls
+    reads: list[Read], acks: list[Ack], published: ChannelWatch, stalls: Stalls
 ) -> list[tuple[Read, int]]:
     """Reads older than a version whose invalidation was out more than the delivery bound (plus the
     loop's stalls since) before the read began."""
-    out = [(published.out_at(a), a) for a in acks]
+    out = [(_out_at(a, published), a) for a in acks]
     stale = []
     for read in reads:
         required = max(
@@ -195,32 +169,30 @@ async def test_hot_ids_under_concurrent_api_and_sql_writes_stay_consistent(clust
     a = await cluster.start("a")
     b = await cluster.start("b")
     ids = cluster.insert(HOT_IDS)
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     rng = random.Random(20261125)
     reads: list[Read] = []
     acks: list[Ack] = []
     stalls = Stalls()
-    published, done = Published(), asyncio.Event()
-    listening = asyncio.create_task(published.listen(cluster.redis_url, a.l2.keys.channel, done))
-    await asyncio.wait_for(published.ready.wait(), 5)
-    stop = time.perf_counter() + SECONDS
-    workers = [_reader(i, ids, stop, reads, random.Random(rng.random())) for i in (a, b) for _ in range(6)]
-    workers += [
-        _api_writer(i, ids, stop, acks, random.Random(rng.random())) for i in (a, b) for _ in range(2)
-    ]
-    workers += [
-        _sql_writer(cluster.database_url, ids, stop, acks, random.Random(rng.random())) for _ in range(2)
-    ]
-    workers.append(stalls.sample(stop))
-    with _frozen_heap():
-        await asyncio.gather(*workers)
+    async with watching(cluster.redis_url, a.l2.keys.channel) as published:
+        stop = time.perf_counter() + SECONDS
+        workers = [
+            _reader(i, ids, stop, reads, random.Random(rng.random())) for i in (a, b) for _ in range(6)
+        ]
+        workers += [
+            _api_writer(i, ids, stop, acks, random.Random(rng.random())) for i in (a, b) for _ in range(2)
+        ]
+        workers += [
+            _sql_writer(cluster.database_url, ids, stop, acks, random.Random(rng.random())) for _ in range(2)
+        ]
+        workers.append(stalls.sample(stop))
+        with _frozen_heap():
+            await asyncio.gather(*workers)
+        await eventually(cluster.outbox_empty, within=SETTLE)  # every change relayed: published, pruned
 
-    await eventually(cluster.outbox_empty, within=10)  # every change relayed: published, then pruned
-    done.set()
-    await listening
     stale = _stale_reads(reads, acks, published, stalls)
     api_writes = sum(1 for ack in acks if ack.through_api)
-    relay_delays = [published.out_at(ack) - ack.at for ack in acks if not ack.through_api]
+    relay_delays = [_out_at(ack, published) - ack.at for ack in acks if not ack.through_api]
     l1_hits = a.stats.l1_hits + b.stats.l1_hits
     l2_hits = a.stats.l2_hits + b.stats.l2_hits
     print(
@@ -256,5 +228,5 @@ async def test_hot_ids_under_concurrent_api_and_sql_writes_stay_consistent(clust
                 return False
         return True
 
-    settle = await eventually(all_agree, within=RELAY_BOUND + DELIVERY_BOUND)
+    settle = await eventually(all_agree, within=SETTLE)
     print(f"every L1, L2 and PostgreSQL agree {settle * 1000:.1f} ms after the writes stopped")
