@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from adapters.postgres import migrate, open_pool
-from adapters.postgres.relay import RELAY_LOCK, ChangeRelayRunner, RelayHealth
+from adapters.postgres.relay import RELAY_LOCK, ChangeRelayRunner, RelayHealth, relay_connection
 from productcore.caching import Change
 from tests.servers import scratch_database
 
@@ -64,3 +64,30 @@ async def test_readiness_fails_once_no_process_holds_the_relay_lock_for_longer_t
     print(f"\nrelay check: {first.ok} at first, {later.ok} after 0.3 s ({later.details}), {held.ok} held")
     assert first.ok and not later.ok and held.ok
     assert later.details["lock_free_s"] >= 0.2
+
+
+_SERVER_SIDE = ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout")
+
+
+async def test_the_relay_connection_asks_both_ends_for_keepalives(own_url: str) -> None:
+    """The relay's connection asks the client and PostgreSQL for TCP keepalives (5 s idle, 3 probes
+    2 s apart, 15 s user timeout), so a black-holed relay's session, and with it the relay lock, is
+    dropped within seconds instead of the kernel's two hours."""
+    async with await relay_connection(own_url) as conn:
+        client = conn.info.get_parameters()
+        cur = await conn.execute(
+            "SELECT name, setting, source FROM pg_settings WHERE name = ANY(%s) ORDER BY name",
+            (list(_SERVER_SIDE),),
+        )
+        server = {name: (setting, source) for name, setting, source in await cur.fetchall()}
+        over_tcp = not str(conn.info.host).startswith("/")
+    print(f"\nrelay connection: client {client}; server {server}")
+    assert {k: client.get(k) for k in ("keepalives", "keepalives_idle", "keepalives_interval")} == {
+        "keepalives": "1",
+        "keepalives_idle": "5",
+        "keepalives_interval": "2",
+    }
+    assert client.get("keepalives_count") == "3" and client.get("tcp_user_timeout") == "15000"
+    assert {source for _, source in server.values()} == {"client"}, server
+    if over_tcp:  # a unix socket has no TCP settings to show (they read 0)
+        assert server["tcp_keepalives_idle"][0] == "5" and server["tcp_user_timeout"][0] == "15000"

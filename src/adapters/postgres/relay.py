@@ -105,9 +105,7 @@ class ChangeRelayRunner:
         pause = 0.1
         while True:
             try:
-                async with await AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name="productcore-relay"
-                ) as conn:
+                async with await relay_connection(self._conninfo) as conn:
                     pause = 0.1
                     await self._lead(conn)
             except asyncio.CancelledError:
@@ -178,6 +176,32 @@ class ChangeRelayRunner:
                 "older snapshot, a promoted replica that lagged, or a flush): dropped all it held",
                 self._position,
             )
+
+
+# TCP keepalives at both ends of the relay's connection: if the network black-holes it (no RST),
+# PostgreSQL ends the session after 5 s idle + 3 probes 2 s apart (or 15 s of unacknowledged data)
+# and so frees the relay lock for a standby, and the relay itself notices and reconnects. Without
+# them both ends wait for the kernel's defaults: about two hours. Unix sockets ignore them.
+USER_TIMEOUT_MS = 15_000
+_SERVER_KEEPALIVE = (
+    "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 "
+    f"-c tcp_user_timeout={USER_TIMEOUT_MS}"
+)
+
+
+async def relay_connection(conninfo: str) -> AsyncConnection:
+    """A connection for the relay: autocommit, named, with keepalives asked of both ends."""
+    return await AsyncConnection.connect(
+        conninfo,
+        autocommit=True,
+        application_name="productcore-relay",
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=2,
+        keepalives_count=3,
+        tcp_user_timeout=USER_TIMEOUT_MS,
+        options=_SERVER_KEEPALIVE,
+    )
 
 
 async def _try_lock(conn: AsyncConnection) -> bool:
