@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -246,6 +247,41 @@ class ChannelWatch:
         return min(
             (at for at, pid, seen in self.seen if pid == product_id and seen >= version), default=float("inf")
         )
+
+
+class Stalls:
+    """How late the event loop woke a task that slept 1 ms, sampled throughout the run.
+
+    The instances and every load generator of a test share its one event loop, so a stall of the
+    loop (a long step of some task, a garbage collection, a machine with no CPU to spare) delays
+    every instance's subscriber at once; in production each instance has a loop of its own. A
+    delivery bound is therefore checked on top of the stalls the loop had meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+        self.lag: list[float] = []
+
+    async def sample(self, going: Callable[[], bool]) -> None:
+        """Record lateness while ``going()``."""
+        while going():
+            asked = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.at.append(asked)
+            self.lag.append(max(0.0, time.perf_counter() - asked - 0.001))
+
+    def total(self, start: float, end: float) -> float:
+        """All the lateness sampled in ``[start, end]``: how long the loop was held up meanwhile
+        (meaningful while the loop is not kept busy on purpose, where it is about the machine)."""
+        first = max(0, bisect.bisect_left(self.at, start) - 1)
+        last = bisect.bisect_right(self.at, end)
+        return sum(self.lag[first:last])
+
+    def between(self, start: float, end: float) -> float:
+        """The longest stall that began in ``[start, end]`` (or was under way at ``start``)."""
+        first = max(0, bisect.bisect_left(self.at, start) - 1)
+        last = bisect.bisect_right(self.at, end)
+        return max(self.lag[first:last], default=0.0)
 
 
 @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import psycopg
@@ -10,6 +11,7 @@ from tests.integration.cache.conftest import (
     SETTLE,
     ChannelWatch,
     Cluster,
+    Stalls,
     eventually,
     ms,
     percentile,
@@ -27,11 +29,14 @@ async def test_a_put_through_one_instance_is_served_by_the_other_within_the_deli
     cluster: Cluster,
 ) -> None:
     """After a PUT through A returns, B (which held the old version in L1) serves the new one within
-    50 ms of the invalidation being out (as a subscriber of the test's own saw it)."""
+    50 ms of the invalidation being out (as a subscriber of the test's own saw it), on top of the
+    time the event loop was held up meanwhile (by a machine with no CPU to spare)."""
     a = await cluster.start("a")
     b = await cluster.start("b")
     [product_id] = cluster.insert()
     delays, service = [], []
+    stalls, measuring = Stalls(), True
+    sampling = asyncio.create_task(stalls.sample(lambda: measuring))
     async with watching(cluster.redis_url, a.l2.keys.channel) as channel:
         for round_ in range(ROUNDS):
             old = await b.version(product_id)
@@ -46,11 +51,14 @@ async def test_a_put_through_one_instance_is_served_by_the_other_within_the_deli
             delays.append(await eventually(b_serves_new, within=SETTLE))
             served = acked + delays[-1]
             await eventually(lambda: _seen(channel, product_id, new), within=SETTLE)  # noqa: B023
-            service.append(max(0.0, served - max(acked, channel.seen_at(product_id, new))))
+            out = max(acked, channel.seen_at(product_id, new))
+            service.append(max(0.0, served - out - stalls.total(out, served)))
+    measuring = False
+    await sampling
     print(
         f"\nPUT via A -> GET via B shows it: p50 {ms(percentile(delays, 0.5))}, "
         f"p99 {ms(percentile(delays, 0.99))}, max {ms(max(delays))} over {ROUNDS} writes; after the "
-        f"invalidation was out: max {ms(max(service))} "
+        f"invalidation was out, less the loop's hold-ups meanwhile: max {ms(max(service))} "
         f"(B applied {b.stats.invalidations_applied} invalidations, L1 hits {b.stats.l1_hits})"
     )
     assert max(service) < DELIVERY_BOUND
