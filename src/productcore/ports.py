@@ -167,6 +167,10 @@ class NearCache(Protocol):
         """True when an invalidation of this id (or a flush) may have come in after ``ticket``."""
         ...
 
+    def newer_known(self, product_id: int, version: int) -> bool:
+        """True when an invalidation said this id is already past ``version``."""
+        ...
+
     def invalidate(self, product_id: int, version: int) -> bool:
         """Drop entries older than ``version`` and refuse later fills below it; True if one was dropped."""
         ...

@@ -131,16 +131,23 @@ class ProductService:
 
     async def _load(self, product_id: int, ticket: int) -> ProductDocument:
         lease: FillLease | None = None
+        stale_hit = False
         if self._cache is not None:
             lookup = await self._shared_lookup(product_id)
             if lookup.status is LookupStatus.HIT and lookup.entry is not None and lookup.entry.body:
-                self.stats.l2_hits += 1
-                self._fill_near(product_id, lookup.entry, ticket)
-                return ProductDocument(lookup.entry.version, lookup.entry.body)
+                # An L2 entry older than an invalidation heard here (its write-through was lost) is
+                # not served: the repository is read, and L2 repaired by compare-and-set.
+                if self._near is None or not self._near.newer_known(product_id, lookup.entry.version):
+                    self.stats.l2_hits += 1
+                    self._fill_near(product_id, lookup.entry, ticket)
+                    return ProductDocument(lookup.entry.version, lookup.entry.body)
+                self.stats.l2_stale_hits += 1
+                stale_hit = True
             if lookup.status is LookupStatus.ABSENT:
                 self.stats.l2_negative_hits += 1
                 raise ProductNotFound(product_id)
-            self.stats.l2_misses += 1
+            if not stale_hit:
+                self.stats.l2_misses += 1
             lease = lookup.lease
         try:
             product = await self._repository.get(product_id)
@@ -154,7 +161,9 @@ class ProductService:
                 await self._cache.fill_absent(product_id, lease)
             raise ProductNotFound(product_id)
         entry = CachedProduct(product.version, encode_product(product))
-        if (
+        if stale_hit and self._cache is not None:
+            await self._cache.written(product_id, entry)
+        elif (
             lease is not None
             and self._cache is not None
             and not await self._cache.fill(product_id, entry, lease)

@@ -1,13 +1,13 @@
 """Concurrent readers and writers (API and SQL) on a few hot ids across two instances stay consistent.
 
-Every bound is counted from the moment the invalidation was out: for an API write that is its
-acknowledgement (the write publishes before it answers); for an SQL change it is when the relay
-published it, as a subscriber of this test's own saw it. How long the relay took to get there is
-printed, not asserted: both instances, the relay and all the load share this test's one event loop
-and two cores with whatever else runs, so under load the relay's dozen round trips per batch each wait
-for a turn of a busy loop (measured: 1-2 s behind on a loaded machine, 10 ms on an idle one), which
-says how loaded the machine is, not whether the caches are right. ``test_delivery.py`` asserts the
-relay's own bound on an idle loop.
+Every bound is counted from the moment the invalidation was out, as a subscriber of this test's own
+saw it on the channel: an API write's own message (sent before the write answers), or the relay's
+for an SQL change (or for an API write whose message a timing-out Redis dropped). How long the relay
+took to get there is printed, not asserted: both instances, the relay and all the load share this
+test's one event loop and two cores with whatever else runs, so under load the relay's round trips
+each wait for a turn of a busy loop (measured: 1-2 s behind on a loaded machine, 10 ms on an idle
+one), which says how loaded the machine is, not whether the caches are right. ``test_delivery.py``
+asserts the relay's own bound on an idle loop.
 """
 
 from __future__ import annotations
@@ -115,9 +115,10 @@ async def _sql_writer(url: str, ids: list[int], run: Run, acks: list[Ack], rng: 
 
 
 def _out_at(ack: Ack, published: ChannelWatch) -> float:
-    """When the invalidation of ``ack`` was out: its acknowledgement for an API write (which publishes
-    before it answers), else when the relay's message for it (or a later one) was seen."""
-    return ack.at if ack.through_api else published.seen_at(ack.product_id, ack.version)
+    """When the invalidation of ``ack`` (or a later one of that id) was first seen on the channel: an
+    API write's own message, or the relay's if that was lost (a write publishes before it answers,
+    but a Redis that times out drops the message, and then only the relay tells the others)."""
+    return published.seen_at(ack.product_id, ack.version)
 
 
 def _stale_reads(
@@ -141,6 +142,17 @@ def _stale_reads(
         if read.version < required:
             stale.append((read, required))
     return stale
+
+
+def _describe(stale: list[tuple[Read, int]], acks: list[Ack], published: ChannelWatch) -> str:
+    """How late the first few stale reads were, after the invalidation they missed was out."""
+    late = []
+    for read, required in stale[:3]:
+        out = min(
+            _out_at(a, published) for a in acks if a.product_id == read.product_id and a.version == required
+        )
+        late.append(f"v{read.version}<v{required} {(read.began - out) * 1000:.0f} ms after")
+    return ", ".join(late) or "none"
 
 
 @contextmanager
@@ -183,6 +195,7 @@ async def test_hot_ids_under_concurrent_api_and_sql_writes_stay_consistent(clust
     stale = _stale_reads(reads, acks, published, stalls)
     api_writes = sum(1 for ack in acks if ack.through_api)
     relay_delays = [_out_at(ack, published) - ack.at for ack in acks if not ack.through_api]
+    lost = sum(1 for ack in acks if _out_at(ack, published) == float("inf"))
     l1_hits = a.stats.l1_hits + b.stats.l1_hits
     l2_hits = a.stats.l2_hits + b.stats.l2_hits
     print(
@@ -191,14 +204,16 @@ async def test_hot_ids_under_concurrent_api_and_sql_writes_stay_consistent(clust
         f"{a.stats.db_reads + b.stats.db_reads} PostgreSQL reads), {api_writes} API writes, "
         f"{len(acks) - api_writes} SQL writes; fills refused L1 "
         f"{a.stats.l1_fills_rejected + b.stats.l1_fills_rejected}, L2 "
-        f"{a.stats.l2_fills_rejected + b.stats.l2_fills_rejected}; "
-        f"stale reads beyond the bound: {len(stale)}; "
+        f"{a.stats.l2_fills_rejected + b.stats.l2_fills_rejected}; Redis errors "
+        f"{a.stats.l2_errors + b.stats.l2_errors}, stale L2 hits not served "
+        f"{a.stats.l2_stale_hits + b.stats.l2_stale_hits}; "
+        f"stale reads beyond the bound: {len(stale)} ({_describe(stale, acks, published)}); "
         f"longest event-loop stall {max(stalls.lag, default=0) * 1000:.0f} ms; relay published SQL "
         f"changes after p50 {percentile(relay_delays, 0.5) * 1000:.0f} ms, "
         f"max {max(relay_delays) * 1000:.0f} ms"
     )
     assert len(reads) >= ENOUGH[0] and len(acks) >= ENOUGH[1], "the machine was too slow to test anything"
-    assert all(delay < float("inf") for delay in relay_delays), "an SQL change was never relayed"
+    assert not lost, f"{lost} writes never reached the invalidation channel"
     assert not stale, f"stale reads: {stale[:5]}"
 
     async def all_agree() -> bool:
