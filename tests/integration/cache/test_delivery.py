@@ -28,9 +28,9 @@ ROUNDS = 40
 async def test_a_put_through_one_instance_is_served_by_the_other_within_the_delivery_bound(
     cluster: Cluster,
 ) -> None:
-    """After a PUT through A returns, B (which held the old version in L1) serves the new one within
-    50 ms of the invalidation being out (as a subscriber of the test's own saw it), on top of the
-    time the event loop was held up meanwhile (by a machine with no CPU to spare)."""
+    """After a PUT through A returns, B (which held the old version in L1) serves the new one to
+    every read that begins 50 ms after the invalidation was out (as a subscriber of the test's own
+    saw it), on top of the time the event loop was held up meanwhile (a machine with no CPU to spare)."""
     a = await cluster.start("a")
     b = await cluster.start("b")
     [product_id] = cluster.insert()
@@ -42,23 +42,36 @@ async def test_a_put_through_one_instance_is_served_by_the_other_within_the_deli
             old = await b.version(product_id)
             assert b.near.get(product_id) is not None, "B must hold the old version in its L1"
             new = await a.put(product_id, f"{round_ + 1}.50", round_)
-            acked = time.perf_counter()
             assert new == old + 1
 
+            polls: list[tuple[float, int]] = []
+
             async def b_serves_new() -> bool:
-                return await b.version(product_id) == new  # noqa: B023 (awaited within the round)
+                began = time.perf_counter()
+                polls.append((began, await b.version(product_id)))  # noqa: B023 (awaited within the round)
+                return polls[-1][1] == new  # noqa: B023
 
             delays.append(await eventually(b_serves_new, within=SETTLE))
-            served = acked + delays[-1]
             await eventually(lambda: _seen(channel, product_id, new), within=SETTLE)  # noqa: B023
-            out = max(acked, channel.seen_at(product_id, new))
-            service.append(max(0.0, served - out - stalls.total(out, served)))
+            out = channel.seen_at(product_id, new)
+            # How long after the message was out (less the loop's hold-ups) a read could still begin
+            # and get the old version.
+            service.append(
+                max(
+                    (
+                        began - out - stalls.total(out, began)
+                        for began, version in polls
+                        if version != new and began > out
+                    ),
+                    default=0.0,
+                )
+            )
     measuring = False
     await sampling
     print(
         f"\nPUT via A -> GET via B shows it: p50 {ms(percentile(delays, 0.5))}, "
-        f"p99 {ms(percentile(delays, 0.99))}, max {ms(max(delays))} over {ROUNDS} writes; after the "
-        f"invalidation was out, less the loop's hold-ups meanwhile: max {ms(max(service))} "
+        f"p99 {ms(percentile(delays, 0.99))}, max {ms(max(delays))} over {ROUNDS} writes; a read still "
+        f"got the old one up to {ms(max(service))} after the invalidation was out (less the loop's hold-ups) "
         f"(B applied {b.stats.invalidations_applied} invalidations, L1 hits {b.stats.l1_hits})"
     )
     assert max(service) < DELIVERY_BOUND
