@@ -124,7 +124,11 @@ async def change_relay(
         return
     relay = ChangeRelay(layer.cache, layer.bus, layer.stats)
     runner = ChangeRelayRunner(
-        database_url, relay.apply, batch=settings.relay_batch, poll_interval=settings.relay_poll_interval
+        database_url,
+        relay.apply,
+        verify=relay.verify,
+        batch=settings.relay_batch,
+        poll_interval=settings.relay_poll_interval,
     )
     task = asyncio.create_task(runner.run(), name="productcore-cache-relay")
     registration = cache_metrics().add_relay(runner)

@@ -122,7 +122,12 @@ class Services(containers.DeclarativeContainer):
     health_checks = providers.Callable(
         caching.health_checks,
         providers.Singleton(PostgresHealth, pool=gateways.db_pool, breaker=db_breaker),
-        providers.Singleton(RelayHealth, pool=gateways.db_pool, runner=gateways.relay),
+        providers.Singleton(
+            RelayHealth,
+            pool=gateways.db_pool,
+            runner=gateways.relay,
+            missing_after=settings.provided.relay_missing_after,
+        ),
         cache_layer,
     )
 

@@ -22,6 +22,7 @@ _COUNTERS = {
     "coalesced": "Reads that joined a load already in flight (single flight)",
     "l2_busy_waits": "Reads that waited for another instance's fill lease",
     "l2_errors": "Redis calls that failed (the read went on without the cache)",
+    "l2_stale_hits": "L2 hits older than an invalidation heard here (read from PostgreSQL instead)",
 }
 
 

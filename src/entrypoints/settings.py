@@ -35,7 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_connect_timeout: Seconds = 5.0
     db_statement_timeout: Seconds = 10.0
     db_breaker_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
-    db_breaker_reset: Seconds = 1.0
+    db_breaker_reset: Seconds = 0.5
     redis_url: str | None = None
     cache_enabled: bool = True
     cache_key_prefix: Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9:._-]{1,64}$")] = "productcore:cache"
@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     relay_enabled: bool = True
     relay_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     relay_poll_interval: Seconds = 1.0
+    relay_missing_after: Seconds = 30.0
     migrate_on_start: bool = True
     data_dir: str = ""
     host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"

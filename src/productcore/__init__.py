@@ -8,6 +8,7 @@ from productcore.errors import (
     ProductNotFound,
     ServiceUnavailable,
     VersionConflict,
+    WriteContention,
 )
 from productcore.model import (
     CachedProduct,
@@ -41,5 +42,6 @@ __all__ = [
     "Sort",
     "Total",
     "VersionConflict",
+    "WriteContention",
     "encode_product",
 ]

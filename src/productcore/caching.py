@@ -76,6 +76,7 @@ class CacheStats:
     l2_hits: int = 0
     l2_negative_hits: int = 0
     l2_misses: int = 0
+    l2_stale_hits: int = 0
     l2_busy_waits: int = 0
     l2_errors: int = 0
     db_reads: int = 0

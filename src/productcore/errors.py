@@ -53,3 +53,17 @@ class ServiceUnavailable(ProductcoreError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class WriteContention(ServiceUnavailable):
+    """Concurrent writers kept changing a product while a conditional write checked it: retry later.
+
+    Not a failed precondition: the condition held for every version seen, the write just never
+    got in between the others.
+    """
+
+    def __init__(self, product_id: int, attempts: int) -> None:
+        super().__init__(
+            f"product {product_id} kept changing under concurrent writes ({attempts} tries); retry"
+        )
+        self.product_id = product_id

@@ -45,6 +45,27 @@ class ChangeRelay:
         if (marks or truncated) and not await self._bus.publish(marks, flush=truncated):
             raise ServiceUnavailable("the invalidation channel cannot be reached")
         self._stats.invalidations_sent += len(marks)
+        if changes:
+            await self._cache.relayed(max(c.seq for c in changes))
+
+    async def verify(self, position: int) -> bool:
+        """Make sure the shared cache saw every change up to ``position`` (the last one relayed).
+
+        A Redis restarted from an older snapshot, or a replica that lagged and was promoted, has
+        lost the tombstones of later changes and would serve older versions until their TTL. Its
+        record of what was relayed is then behind (or gone): everything it holds is dropped and
+        every near cache told to flush. Returns True when that happened.
+
+        Raises:
+            ServiceUnavailable: the cache or the bus cannot be reached (the relay retries).
+        """
+        if await self._cache.relayed_through(position):
+            return False
+        await self._cache.forget_all()
+        await self._cache.relayed(position)
+        if not await self._bus.publish([], flush=True):
+            raise ServiceUnavailable("the invalidation channel cannot be reached")
+        return True
 
 
 def apply_invalidations(

@@ -74,13 +74,18 @@ class Sort(enum.StrEnum):
 
 
 class Cursor(msgspec.Struct, frozen=True, array_like=True):
-    """A keyset position: rows strictly after (or before) ``(key, id)`` in ``sort`` order."""
+    """A keyset position: rows strictly after (or before) ``(key, id)`` in ``sort`` order.
+
+    A name too long for a cursor is cut: ``partial`` then says that ``key`` is only the start of
+    the name, and the position is that of product ``id`` as it is now (or, if it is gone, ``key``).
+    """
 
     sort: Sort
     key: str | int
     id: int
     before: bool
     page: int
+    partial: bool = False
 
 
 class SearchCriteria(msgspec.Struct, frozen=True, kw_only=True):

@@ -50,6 +50,8 @@ def _bad_cursor() -> InvalidQuery:
 
 def _key_fits(cursor: Cursor) -> bool:
     key, column = cursor.key, cursor.sort.column
+    if cursor.partial and column != "name":
+        return False
     if column == "id":
         return isinstance(key, int) and 1 <= key <= MAX_ID
     if not isinstance(key, str):
@@ -71,6 +73,28 @@ def sort_key(product: Product, sort: Sort) -> str | int:
     return product.name
 
 
+MAX_KEY_BYTES = 300
+"""Longest sort key a cursor carries whole, as JSON: with the rest it stays within 512 characters."""
+
+
+def _cut(name: str) -> str:
+    """The longest start of ``name`` whose JSON form fits in ``MAX_KEY_BYTES``."""
+    size = 0
+    for end, char in enumerate(name):
+        size += len(_encoder.encode(char)) - 2
+        if size > MAX_KEY_BYTES:
+            return name[:end]
+    return name
+
+
 def cursor_at(product: Product, sort: Sort, *, before: bool, page: int) -> Cursor:
-    """A cursor that reads the page after (or before) ``product``; ``page`` is that page's number."""
-    return Cursor(sort=sort, key=sort_key(product, sort), id=product.id, before=before, page=page)
+    """A cursor that reads the page after (or before) ``product``; ``page`` is that page's number.
+
+    Names are carried whole up to ``MAX_KEY_BYTES``; a longer one is cut and marked ``partial``,
+    and the database then uses the product's own name (names may be 500 characters of up to 4
+    bytes each, which no cursor of at most 512 characters could carry).
+    """
+    key = sort_key(product, sort)
+    if isinstance(key, str) and sort.column == "name" and (cut := _cut(key)) != key:
+        return Cursor(sort=sort, key=cut, id=product.id, before=before, page=page, partial=True)
+    return Cursor(sort=sort, key=key, id=product.id, before=before, page=page)

@@ -40,6 +40,19 @@ class ProductRepository(Protocol):
         """Count matching products; counts above ``exact_up_to`` may be estimates (flagged)."""
         ...
 
+    async def page(
+        self,
+        criteria: SearchCriteria | None,
+        sort: Sort,
+        limit: int,
+        *,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        exact_up_to: int,
+    ) -> tuple[list[Product], Total]:
+        """``fetch`` and ``count`` at once, holding one connection (never two) for the pair."""
+        ...
+
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Apply a change atomically and return the product as stored after it.
 
@@ -73,6 +86,10 @@ class ProductCache(Protocol):
         """Remember for a short time that no product has this id; False when rejected."""
         ...
 
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """Give a lease back unused (the read failed), so the next reader need not wait it out."""
+        ...
+
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Store the version a write made (write-through) and revoke fill leases of the id."""
         ...
@@ -95,6 +112,30 @@ class ProductCache(Protocol):
 
     async def clear(self) -> None:
         """Tombstone every cached product and revoke every lease: the table was emptied.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+    async def relayed(self, position: int) -> None:
+        """Record that every change up to this outbox position is in the cache.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+    async def relayed_through(self, position: int) -> bool:
+        """Whether the cache's record says it saw every change up to this outbox position.
+
+        Raises:
+            ServiceUnavailable: the cache cannot be reached.
+        """
+        ...
+
+    async def forget_all(self) -> None:
+        """Drop every entry and lease (the cache cannot be trusted).
 
         Raises:
             ServiceUnavailable: the cache cannot be reached.
@@ -124,6 +165,10 @@ class NearCache(Protocol):
 
     def changed_since(self, product_id: int, ticket: int) -> bool:
         """True when an invalidation of this id (or a flush) may have come in after ``ticket``."""
+        ...
+
+    def newer_known(self, product_id: int, version: int) -> bool:
+        """True when an invalidation said this id is already past ``version``."""
         ...
 
     def invalidate(self, product_id: int, version: int) -> bool:

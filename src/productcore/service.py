@@ -9,7 +9,7 @@ from typing import NamedTuple
 import msgspec
 
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
-from productcore.errors import ProductNotFound, VersionConflict
+from productcore.errors import ProductNotFound, VersionConflict, WriteContention
 from productcore.model import (
     CachedProduct,
     Page,
@@ -131,25 +131,39 @@ class ProductService:
 
     async def _load(self, product_id: int, ticket: int) -> ProductDocument:
         lease: FillLease | None = None
+        stale_hit = False
         if self._cache is not None:
             lookup = await self._shared_lookup(product_id)
             if lookup.status is LookupStatus.HIT and lookup.entry is not None and lookup.entry.body:
-                self.stats.l2_hits += 1
-                self._fill_near(product_id, lookup.entry, ticket)
-                return ProductDocument(lookup.entry.version, lookup.entry.body)
+                # An L2 entry older than an invalidation heard here (its write-through was lost) is
+                # not served: the repository is read, and L2 repaired by compare-and-set.
+                if self._near is None or not self._near.newer_known(product_id, lookup.entry.version):
+                    self.stats.l2_hits += 1
+                    self._fill_near(product_id, lookup.entry, ticket)
+                    return ProductDocument(lookup.entry.version, lookup.entry.body)
+                self.stats.l2_stale_hits += 1
+                stale_hit = True
             if lookup.status is LookupStatus.ABSENT:
                 self.stats.l2_negative_hits += 1
                 raise ProductNotFound(product_id)
-            self.stats.l2_misses += 1
+            if not stale_hit:
+                self.stats.l2_misses += 1
             lease = lookup.lease
-        product = await self._repository.get(product_id)
+        try:
+            product = await self._repository.get(product_id)
+        except BaseException:
+            if lease is not None and self._cache is not None:
+                await self._cache.release(product_id, lease)
+            raise
         self.stats.db_reads += 1
         if product is None:
             if lease is not None and self._cache is not None:
                 await self._cache.fill_absent(product_id, lease)
             raise ProductNotFound(product_id)
         entry = CachedProduct(product.version, encode_product(product))
-        if (
+        if stale_hit and self._cache is not None:
+            await self._cache.written(product_id, entry)
+        elif (
             lease is not None
             and self._cache is not None
             and not await self._cache.fill(product_id, entry, lease)
@@ -251,8 +265,9 @@ class ProductService:
 
         Raises:
             ProductNotFound: no product has this id.
-            VersionConflict: ``condition`` does not hold for the current version (or concurrent
-                writers kept changing it for ``CONDITION_ATTEMPTS`` tries).
+            VersionConflict: ``condition`` does not hold for the current version.
+            WriteContention: ``condition`` held for every version seen, but concurrent writers kept
+                changing it for ``CONDITION_ATTEMPTS`` tries (a ``ServiceUnavailable``: retry).
             InvalidInput: the id, price or stock is out of range.
         """
         check_product_id(product_id)
@@ -261,25 +276,28 @@ class ProductService:
         if current is None:
             raise ProductNotFound(product_id)
         version = current.version
-        for _ in range(CONDITION_ATTEMPTS):
+        for attempt in range(CONDITION_ATTEMPTS + 1):
             if not condition(version):
+                raise VersionConflict(product_id, version, version)
+            if attempt == CONDITION_ATTEMPTS:
                 break
             try:
                 return await self.update(product_id, change, expected_version=version)
             except VersionConflict as conflict:
                 version = conflict.current
-        raise VersionConflict(product_id, version, version)
+        raise WriteContention(product_id, CONDITION_ATTEMPTS)
 
     async def _page(self, criteria: SearchCriteria | None, request: PageRequest) -> Page:
         limit, cursor = request.limit, request.cursor
-        if cursor is None:
-            number = request.page
-            fetch = self._repository.fetch(criteria, request.sort, limit + 1, offset=(number - 1) * limit)
-        else:
-            number = cursor.page
-            fetch = self._repository.fetch(criteria, request.sort, limit + 1, cursor=cursor)
-        count = self._repository.count(criteria, exact_up_to=self._exact_count_limit)
-        rows, total = await asyncio.gather(fetch, count)
+        number = request.page if cursor is None else cursor.page
+        rows, total = await self._repository.page(
+            criteria,
+            request.sort,
+            limit + 1,
+            offset=(number - 1) * limit if cursor is None else 0,
+            cursor=cursor,
+            exact_up_to=self._exact_count_limit,
+        )
         if cursor is not None and cursor.before:
             has_prev, has_next = len(rows) > limit, True
             rows = rows[-limit:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -45,3 +46,22 @@ def test_a_killed_user_does_not_keep_the_server_running_forever(tmp_path: Path) 
     except psutil.TimeoutExpired:
         psutil.Process(postmaster).kill()
         raise AssertionError("the last user left but the embedded PostgreSQL kept running") from None
+
+
+def test_a_server_whose_last_user_was_killed_stops_on_its_own(tmp_path: Path) -> None:
+    """With its last user SIGKILLed and no one coming, the watchdog stops the embedded PostgreSQL after
+    the grace period instead of leaving it running until another process adopts it."""
+    from adapters.embedded.watchdog import GRACE, INTERVAL
+
+    killed, postmaster = _user(tmp_path / "pg")
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=15)
+    started = time.monotonic()
+    try:
+        psutil.Process(postmaster).wait(timeout=GRACE + 20 * INTERVAL)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        psutil.Process(postmaster).kill()
+        raise AssertionError("the orphaned embedded PostgreSQL kept running") from None
+    print(f"\norphaned PostgreSQL stopped {time.monotonic() - started:.1f} s after its last user was killed")

@@ -182,3 +182,18 @@ def test_handles_within_one_process_are_counted_apart(data_dir: Path) -> None:
             assert inner == outer
         assert _answers(outer), "closing one handle leaves the other working"
     assert _gone(pid)
+
+
+def test_a_server_whose_last_user_was_killed_stops_on_its_own(data_dir: Path) -> None:
+    """With its last user SIGKILLed and no one coming, the server's watchdog stops it after the grace
+    period (a process restarted within it would still adopt it), and the state forgets it."""
+    from adapters.embedded.watchdog import GRACE, INTERVAL
+
+    alone = User(data_dir)
+    pid = _server_pid(data_dir)
+    alone.kill()
+    killed = time.monotonic()
+    assert _answers(alone.url), "within the grace period the server waits for a user to come back"
+    assert _gone(pid, within=GRACE + 10 * INTERVAL), "an orphaned server runs on"
+    print(f"\norphaned Valkey stopped {time.monotonic() - killed:.1f} s after its last user was killed")
+    assert _state(data_dir) == {"server": None, "users": []}

@@ -70,6 +70,17 @@ def test_no_trusted_proxies_means_the_peer_always() -> None:
     assert client_address(scope("10.1.2.3", "198.51.100.1"), ()) == "10.1.2.3"
 
 
+@pytest.mark.parametrize("proxies", [PROXIES, ()], ids=["proxies", "no-proxies"])
+def test_behind_a_proxy_on_a_unix_socket_each_client_is_its_own(proxies: Any) -> None:
+    """A unix-socket connection (no peer address) comes from a local proxy: X-Forwarded-For names the
+    client, so clients behind it get budgets of their own, not one shared "unknown" budget."""
+    unix = {"type": "http", "client": None, "headers": [(b"x-forwarded-for", b"6.6.6.6, 198.51.100.1")]}
+    other = {"type": "http", "client": None, "headers": [(b"x-forwarded-for", b"198.51.100.2")]}
+    assert client_address(unix, proxies) == "198.51.100.1"
+    assert client_address(other, proxies) == "198.51.100.2"
+    assert client_address({"type": "http", "client": None, "headers": []}, proxies) == "unknown"
+
+
 def test_bad_proxy_entries_are_named() -> None:
     """A proxy list entry that is not an address or network is refused by name."""
     with pytest.raises(ValueError, match=r"'proxy\.example' is not an IP address or CIDR"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -9,6 +10,8 @@ from hypothesis import strategies as st
 
 from adapters.memory import InMemoryProductRepository
 from productcore import PageRequest, ProductService, SearchCriteria, Sort
+from productcore.model import Product
+from productcore.pagination import cursor_at, decode_cursor, encode_cursor
 
 names = st.text(alphabet="abcAB %_\\é", min_size=1, max_size=8)
 prices = st.decimals(min_value=0, max_value=100, places=2)
@@ -85,3 +88,31 @@ async def test_search_equals_brute_force_filter(
         and (high is None or p <= high)
     ]
     assert [p.id for p in page.items] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text(
+        st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=500
+    )
+)
+def test_every_name_gives_a_cursor_within_512_characters_that_decodes(name: str) -> None:
+    """Whatever a name holds (up to 500 characters of up to 4 bytes), the cursor after it is at most
+    512 characters and reads back as issued."""
+    now = datetime.now(UTC)
+    product = Product(
+        id=7,
+        name=name,
+        description=None,
+        price=Decimal("1.00"),
+        stock=1,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    for sort in (Sort.NAME, Sort.NAME_DESC):
+        cursor = cursor_at(product, sort, before=False, page=2)
+        text = encode_cursor(cursor)
+        assert len(text) <= 512
+        assert decode_cursor(text) == cursor
+        assert cursor.partial == (cursor.key != name)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.memory import InMemoryProductCache, InMemoryProductRepository
+from entrypoints.http.problems import domain_problem
 from productcore import (
     InvalidInput,
     InvalidQuery,
@@ -17,6 +18,7 @@ from productcore import (
     SearchCriteria,
     Sort,
     VersionConflict,
+    WriteContention,
 )
 from productcore.model import CachedProduct, Product
 
@@ -215,3 +217,26 @@ async def test_update_if_checks_again_when_the_version_moves_under_it() -> None:
     assert stored is not None and stored.price == Decimal("7.77")
     updated = await service.update_if(1, PriceStock(Decimal("3.00"), 3), lambda version: version != 1)
     assert (updated.version, updated.price) == (3, Decimal("3.00"))
+
+
+class _BusyRepository(InMemoryProductRepository):
+    """A repository where another writer changes product 1 just before every conditional write."""
+
+    async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
+        if expected_version is not None:
+            await super().update(product_id, PriceStock(Decimal("7.77"), 7), expected_version=None)
+        return await super().update(product_id, change, expected_version=expected_version)
+
+
+async def test_update_if_under_endless_contention_is_a_retryable_503_not_a_failed_precondition() -> None:
+    """When concurrent writers keep moving the version while the condition holds for every version,
+    the answer is a retryable 503 (with Retry-After), never a 412 naming the version asked for."""
+    repository = _BusyRepository()
+    repository.add_many([("Kettle", Decimal("1.00"), 1)])
+    service = ProductService(repository)
+    with pytest.raises(WriteContention) as caught:
+        await service.update_if(1, PriceStock(Decimal("2.00"), 2), lambda version: version != 0)
+    problem = domain_problem(caught.value)
+    assert (problem.status_code, problem.headers) == (503, {"Retry-After": "1"})
+    stored = await repository.get(1)
+    assert stored is not None and stored.price == Decimal("7.77")

@@ -11,7 +11,7 @@ from adapters.memory import InMemoryBus, InMemoryProductCache, InMemoryProductRe
 from productcore.caching import Change, ChangeKind, LookupStatus
 from productcore.errors import ProductNotFound, ServiceUnavailable
 from productcore.invalidation import ChangeRelay
-from productcore.model import PriceStock, Product
+from productcore.model import CachedProduct, PriceStock, Product
 from productcore.service import ProductService
 
 
@@ -237,3 +237,33 @@ async def test_without_l1_a_read_after_a_write_does_not_join_a_load_from_before_
     assert late.version == written.version == 2
     gate.set()
     assert (await early).version == 1
+
+
+class _LosingWrites(InMemoryProductCache):
+    """A shared cache that loses the next ``losing`` write-throughs (as when Redis times out on them)."""
+
+    losing = 0
+
+    async def written(self, product_id: int, entry: CachedProduct) -> bool:
+        """Drop the entry while losing, else store it by compare-and-set."""
+        if self.losing:
+            self.losing -= 1
+            return False
+        return await super().written(product_id, entry)
+
+
+async def test_an_l2_entry_older_than_an_invalidation_heard_is_not_served() -> None:
+    """A's write-through to L2 is lost but its invalidation reaches B: B does not serve L2's older
+    entry (it reads the repository) and repairs L2 by compare-and-set."""
+    world = World()
+    world.shared = _LosingWrites()
+    world.a, world.b = world.service(world.near_a), world.service(world.near_b)
+    product = world.add()
+    assert (await world.b.get_document(product.id)).version == 1
+    world.near_b.flush()  # B's L1 no longer holds it (evicted, expired): B will look in L2
+    world.shared.losing = 1
+    await world.a.update(product.id, PriceStock(Decimal("11.00"), 4))
+    assert world.shared.entries[product.id].version == 1, "the write-through was lost"
+    assert (await world.b.get_document(product.id)).version == 2
+    assert world.b.stats.l2_stale_hits == 1
+    assert world.shared.entries[product.id].version == 2, "L2 repaired"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 import psycopg
 from psycopg import sql
+
+from adapters.embedded.watchdog import spawn
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,14 @@ def _forget_dead_users(pgdata: Path) -> None:
             handles.write_text(json.dumps(alive))
 
 
+def _first_user(pgdata: Path) -> bool:
+    """Whether this process is the server's only user (so it started it, and starts its watchdog)."""
+    try:
+        return [int(pid) for pid in json.loads((pgdata / ".handle_pids.json").read_text())] == [os.getpid()]
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def _alive(pid: int) -> bool:
     try:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
@@ -75,6 +86,8 @@ def embedded_postgres(data_dir: Path, database: str = "productcore") -> Iterator
         _forget_dead_users(data_dir.resolve())
         log.info("starting embedded PostgreSQL in %s", data_dir)
         server = get_server(data_dir, cleanup_mode="stop")
+        if _first_user(data_dir.resolve()):
+            spawn("postgres", str(data_dir.resolve()))
     try:
         yield ensure_database(server.get_uri(), database)
     finally:

@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from adapters.embedded.sharing import Lifecycle, Server, shared_server
+from adapters.embedded.watchdog import spawn
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,11 @@ class _ValkeyLifecycle:
         self.log_file = data_dir / "valkey.log"
 
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(start=self.start, answers=self.answers, stop=self.stop)
+        return Lifecycle(start=self.start, answers=self.answers, stop=self.stop, watch=self.watch)
+
+    def watch(self, server: Server) -> None:
+        """Start the watchdog that stops this server once no live process uses it."""
+        spawn("valkey", str(self.data_dir), self.maxmemory, str(server.pid))
 
     def start(self, preferred_port: int | None) -> Server:
         error: Exception | None = None

@@ -99,11 +99,13 @@ class State:
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """How to start a server (on a preferred port, or any), check that it answers, and stop it."""
+    """How to start a server (on a preferred port, or any), check that it answers, and stop it;
+    ``watch`` starts what stops the server should every user die without leaving."""
 
     start: Callable[[int | None], Server]
     answers: Callable[[Server], bool]
     stop: Callable[[Server], None]
+    watch: Callable[[Server], None] | None = None
 
 
 @contextmanager
@@ -125,6 +127,8 @@ def shared_server(directory: Path, lifecycle: Lifecycle) -> Iterator[Server]:
                 lifecycle.stop(server)  # alive but not answering: it cannot be trusted
             server = lifecycle.start(server.port if server is not None else None)
             state.server = server
+            if lifecycle.watch is not None:
+                lifecycle.watch(server)
         me = User.of(os.getpid())
         state.users.append(me)
         state.write(path)

@@ -26,6 +26,9 @@ class NullProductCache:
         """Drop the entry."""
         return False
 
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """There are no leases."""
+
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Drop the entry."""
         return False
@@ -37,6 +40,16 @@ class NullProductCache:
         """Nothing is cached."""
 
     async def clear(self) -> None:
+        """Nothing is cached."""
+
+    async def relayed(self, position: int) -> None:
+        """Nothing is cached."""
+
+    async def relayed_through(self, position: int) -> bool:
+        """Nothing is cached, so nothing was missed."""
+        return True
+
+    async def forget_all(self) -> None:
         """Nothing is cached."""
 
 
@@ -60,6 +73,7 @@ class InMemoryProductCache:
         self._generation = "g0"
         self._lease_ttl = lease_ttl
         self._clock = clock
+        self.position: int | None = None
 
     def evict(self, product_id: int) -> None:
         """Lose an entry, as LRU eviction or expiry would."""
@@ -107,6 +121,11 @@ class InMemoryProductCache:
         self.absent[product_id] = lease.generation
         return True
 
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """Free the id's lease if it is still this one."""
+        if self._holds(product_id, lease):
+            del self._leases[product_id]
+
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Store a written version by compare-and-set and revoke the id's lease."""
         self._leases.pop(product_id, None)
@@ -133,6 +152,20 @@ class InMemoryProductCache:
         self._leases.clear()
         for product_id, entry in list(self.entries.items()):
             self.entries[product_id] = CachedProduct(entry.version + 1, None)
+
+    async def relayed(self, position: int) -> None:
+        """Raise the record of what was relayed."""
+        self.position = max(position, self.position or 0)
+
+    async def relayed_through(self, position: int) -> bool:
+        """Whether the record reaches ``position`` (nothing relayed yet is always reached)."""
+        return position == 0 or (self.position is not None and self.position >= position)
+
+    async def forget_all(self) -> None:
+        """Drop everything, as a restored or replaced cache would need."""
+        self.entries.clear()
+        self.absent.clear()
+        self._leases.clear()
 
 
 class InMemoryBus:

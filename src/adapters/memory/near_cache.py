@@ -108,6 +108,11 @@ class LruNearCache:
         floor = self._floors.get(product_id)
         return floor is not None and floor.seq > ticket
 
+    def newer_known(self, product_id: int, version: int) -> bool:
+        """True when an invalidation of this id named a version above ``version``."""
+        floor = self._floors.get(product_id)
+        return floor is not None and floor.version > version
+
     def invalidate(self, product_id: int, version: int) -> bool:
         """Raise the id's floor to ``version``; drop its entry if older. True when one was dropped."""
         floor = self._floors.get(product_id)

@@ -83,6 +83,8 @@ class InMemoryProductRepository:
         if cursor is None:
             return rows[offset : offset + limit]
         bound = _cursor_key(cursor)
+        if cursor.partial and cursor.id in self._products:
+            bound = (self._products[cursor.id].name, cursor.id)
         if cursor.before:
             earlier = [
                 p for p in rows if (_key(p, sort) > bound if sort.descending else _key(p, sort) < bound)
@@ -94,6 +96,20 @@ class InMemoryProductRepository:
     async def count(self, criteria: SearchCriteria | None, *, exact_up_to: int) -> Total:
         """Count exactly: memory is cheap to scan."""
         return Total(sum(1 for p in self._products.values() if _matches(p, criteria)), exact=True)
+
+    async def page(
+        self,
+        criteria: SearchCriteria | None,
+        sort: Sort,
+        limit: int,
+        *,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        exact_up_to: int,
+    ) -> tuple[list[Product], Total]:
+        """``fetch`` and ``count``."""
+        rows = await self.fetch(criteria, sort, limit, offset=offset, cursor=cursor)
+        return rows, await self.count(criteria, exact_up_to=exact_up_to)
 
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Apply the change and bump the version, or raise as the port says."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from adapters.breaker import CircuitBreaker
+from adapters.postgres.pool import connect_outcomes
 from productcore.ports import HealthStatus
 
 
 class PostgresHealth:
     """Checks that a pooled connection answers ``SELECT 1`` in time (whatever the breaker says).
+
+    A pool too busy to lend a connection in time, while its attempts to connect work, is reported
+    but still ready: saturation must not take every instance out of rotation at once.
 
     Args:
         pool: The pool the service reads through.
@@ -31,9 +35,15 @@ class PostgresHealth:
         """Report the round-trip time and pool usage, or why the database is unusable."""
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._timeout), self._pool.connection(timeout=self._timeout) as conn:
-                await conn.execute("SELECT 1")
-        except Exception as error:  # any failure means "not ready"; the reason is reported
+            async with self._pool.connection(timeout=self._timeout) as conn:
+                async with asyncio.timeout(self._timeout):
+                    await conn.execute("SELECT 1")
+        except PoolTimeout:
+            outcomes = connect_outcomes(self._pool)
+            busy = outcomes is not None and not outcomes.failing
+            details = {"error": "PoolTimeout", "pool": "busy" if busy else "cannot connect"}
+            return HealthStatus("database", busy, {**details, **self._breaker_state()})
+        except Exception as error:  # any other failure means "not ready"; the reason is reported
             return HealthStatus("database", False, {"error": type(error).__name__, **self._breaker_state()})
         stats = self._pool.get_stats()
         return HealthStatus(

@@ -43,6 +43,7 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.generation = f"{prefix}:gen"
+        self.relayed = f"{prefix}:relayed"
         self.channel = f"{prefix}:invalidations"
 
     def entry(self, product_id: int) -> str:
@@ -138,8 +139,11 @@ class RedisProductCache:
         self._lookup = client.register_script(scripts.LOOKUP)
         self._fill = client.register_script(scripts.FILL)
         self._fill_absent = client.register_script(scripts.FILL_ABSENT)
+        self._release = client.register_script(scripts.RELEASE)
         self._write = client.register_script(scripts.WRITE)
         self._bump = client.register_script(scripts.BUMP)
+        self._relayed_through = client.register_script(scripts.RELAYED_THROUGH)
+        self._mark_relayed = client.register_script(scripts.MARK_RELAYED)
 
     async def _guarded(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
         """Run ``operation`` unless the breaker is open; on a Redis failure, return ``fallback``."""
@@ -216,6 +220,14 @@ class RedisProductCache:
 
         return await self._guarded(run, False)
 
+    async def release(self, product_id: int, lease: FillLease) -> None:
+        """Free the id's lease if this reader still holds it (its database read failed)."""
+
+        async def run() -> None:
+            await self._release(keys=[self.keys.lease(product_id)], args=[lease.token])
+
+        await self._guarded(run, None)
+
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
         """Write-through by compare-and-set; revokes the id's fill lease."""
 
@@ -266,6 +278,34 @@ class RedisProductCache:
                     batch = []
             if batch:
                 await self._bump(keys=batch, args=[_ms(self._times.ttl)])
+
+        await self._required(run)
+
+    async def relayed(self, position: int) -> None:
+        """Record that every change up to this outbox position is in the cache."""
+        ttl = _ms(self._times.ttl)
+        await self._required(lambda: self._mark_relayed(keys=[self.keys.relayed], args=[position, ttl]))
+
+    async def relayed_through(self, position: int) -> bool:
+        """Whether the cache saw every change up to this outbox position (its record is that far)."""
+        ttl = _ms(self._times.ttl)
+        seen = await self._required(
+            lambda: self._relayed_through(keys=[self.keys.relayed], args=[position, ttl])
+        )
+        return bool(seen)
+
+    async def forget_all(self) -> None:
+        """Delete every document, tombstone, negative entry and lease, and the insert generation."""
+
+        async def run() -> None:
+            batch: list[bytes] = []
+            async for key in self._client.scan_iter(match=f"{self.keys.prefix}:*", count=1000):
+                batch.append(key)
+                if len(batch) == 500:
+                    await self._client.delete(*batch)
+                    batch = []
+            if batch:
+                await self._client.delete(*batch)
 
         await self._required(run)
 

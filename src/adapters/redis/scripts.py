@@ -6,12 +6,32 @@ generation is unchanged. A fill needs the lease its lookup took; every write del
 """
 
 # A version never moves backwards: a document or tombstone replaces a value only when its
-# version is higher, or equal and it brings the body a tombstone lacks.
+# version is higher, or equal and it brings the body a tombstone lacks. Versions are compared as
+# decimal strings (no leading zeros), never as Lua numbers: those are doubles, exact only to 2^53.
 _CURRENT_VERSION = """
 local function current_version(value)
   if not value or string.byte(value, 1) ~= 118 then return nil, false end
   local sep = string.find(value, ':', 2, true)
-  return tonumber(string.sub(value, 2, sep - 1)), sep < #value
+  return string.sub(value, 2, sep - 1), sep < #value
+end
+local function older(a, b)
+  if #a ~= #b then return #a < #b end
+  for i = 1, #a do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return false
+end
+local function plus_one(a)
+  local digits = {string.byte(a, 1, -1)}
+  local i = #digits
+  while i > 0 and digits[i] == 57 do
+    digits[i] = 48
+    i = i - 1
+  end
+  if i == 0 then return '1' .. string.char(unpack(digits)) end
+  digits[i] = digits[i] + 1
+  return string.char(unpack(digits))
 end
 """
 
@@ -57,8 +77,8 @@ FILL = (
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
 local current, has_body = current_version(redis.call('GET', KEYS[1]))
-local version = tonumber(ARGV[2])
-if current and current > version then return 0 end
+local version = ARGV[2]
+if current and older(version, current) then return 0 end
 if current == version and has_body then return 1 end
 redis.call('SET', KEYS[1], 'v' .. ARGV[2] .. ':' .. ARGV[3], 'PX', ARGV[4])
 return 1
@@ -79,14 +99,20 @@ return 1
 """
 )
 
+# KEYS: lease. ARGV: lease token. Frees the lease if this reader still holds it.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 # KEYS: entry, lease. ARGV: version, body ('' for a tombstone), ttl ms. Revokes the lease.
 WRITE = (
     _CURRENT_VERSION
     + """
 redis.call('DEL', KEYS[2])
 local current, has_body = current_version(redis.call('GET', KEYS[1]))
-local version = tonumber(ARGV[1])
-if current and (current > version or (current == version and (has_body or #ARGV[2] == 0))) then
+local version = ARGV[1]
+if current and (older(version, current) or (current == version and (has_body or #ARGV[2] == 0))) then
   return 0
 end
 redis.call('SET', KEYS[1], 'v' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
@@ -100,8 +126,38 @@ BUMP = (
     + """
 for _, key in ipairs(KEYS) do
   local current = current_version(redis.call('GET', key))
-  if current then redis.call('SET', key, 'v' .. tostring(current + 1) .. ':', 'PX', ARGV[1]) end
+  if current then redis.call('SET', key, 'v' .. plus_one(current) .. ':', 'PX', ARGV[1]) end
 end
 return #KEYS
+"""
+)
+
+# KEYS: relay marker. ARGV: outbox position, ttl ms. 1 when the marker is at that position or
+# beyond (its ttl is then refreshed), else 0: the cache has not seen every change up to there.
+# Position 0 (nothing relayed yet) is seen by any cache.
+RELAYED_THROUGH = (
+    _CURRENT_VERSION
+    + """
+local marker = redis.call('GET', KEYS[1])
+if not marker and ARGV[1] == '0' then marker = '0' end
+if not older(marker or '', ARGV[1]) then
+  redis.call('SET', KEYS[1], marker, 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS: relay marker. ARGV: outbox position, ttl ms. Raises the marker to that position (never lowers it).
+MARK_RELAYED = (
+    _CURRENT_VERSION
+    + """
+local marker = redis.call('GET', KEYS[1])
+if marker and older(ARGV[1], marker) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 """
 )

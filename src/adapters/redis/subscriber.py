@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from adapters.memory.near_cache import LruNearCache
 from adapters.redis.cache import FAILURES
+from adapters.redis.client import subscription_client
 from adapters.redis.messages import decode_message
 from productcore.caching import CacheStats
 from productcore.invalidation import apply_invalidations
@@ -68,10 +69,17 @@ class InvalidationSubscriber:
 
     async def run(self) -> None:
         """Subscribe and apply messages until cancelled, reconnecting with backoff."""
+        client = subscription_client(self._client)
+        try:
+            await self._subscribed(client)
+        finally:
+            await client.aclose(close_connection_pool=True)
+
+    async def _subscribed(self, client: Redis) -> None:
         pause = 0.05
         while not self.stopping:
             try:
-                await self._listen()
+                await self._listen(client)
             except asyncio.CancelledError:
                 raise
             except (*FAILURES, _Silent) as error:
@@ -93,8 +101,8 @@ class InvalidationSubscriber:
         self._near.disable()
         self._stats.l1_flushes += 1
 
-    async def _listen(self) -> None:
-        async with self._client.pubsub() as pubsub:
+    async def _listen(self, client: Redis) -> None:
+        async with client.pubsub() as pubsub:
             await pubsub.subscribe(self._channel)
             heard = next_ping = time.monotonic()
             while not self.stopping:

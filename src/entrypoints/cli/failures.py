@@ -7,7 +7,10 @@ bad option, or a bad ``PRODUCTCORE_*`` variable, named in the message).
 
 from __future__ import annotations
 
+import signal
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -88,3 +91,21 @@ class FailingCleanly(click.Group):
                 f"unexpected {type(error).__name__}; this is a bug in productcore, please report it "
                 "with the traceback above"
             ) from None
+
+
+@contextmanager
+def sigterm_fails() -> Iterator[None]:
+    """While a load runs, SIGTERM ends the command as a failure (exit 1), not as a success.
+
+    The exception is raised wherever the main thread is, so the load's transaction rolls back and
+    embedded servers are stopped in order, as for any other failure.
+    """
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise Failure("interrupted by SIGTERM: a load that had not committed was rolled back")
+
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -14,7 +14,7 @@ import click
 import msgspec
 
 from adapters.postgres import migrate
-from entrypoints.cli.failures import FailingCleanly, Failure
+from entrypoints.cli.failures import FailingCleanly, Failure, sigterm_fails
 from entrypoints.cli.keys import keys, with_demo_key
 from entrypoints.cli.params import PRICE, PRICE_BOUND, PRODUCT_ID, STOCK
 from entrypoints.cli.servers import cache_server, database, load_settings, url_of
@@ -141,7 +141,7 @@ def seed(count: int, random_seed: int) -> None:
     """Add COUNT synthetic products with COPY."""
     from entrypoints.cli.loading import seed_products
 
-    with database(load_settings()) as settings:
+    with sigterm_fails(), database(load_settings()) as settings:
         url = url_of(settings)
         asyncio.run(migrate(url))
         seed_products(url, count, random_seed)
@@ -165,7 +165,7 @@ def import_(file: Path, skip_invalid: bool, file_format: str | None) -> None:
         chosen = file_format or format_of(file)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="FILE") from None
-    with database(load_settings()) as settings:
+    with sigterm_fails(), database(load_settings()) as settings:
         url = url_of(settings)
         asyncio.run(migrate(url))
         if not import_file(url, file, chosen, skip_invalid=skip_invalid):

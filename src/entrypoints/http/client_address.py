@@ -62,15 +62,15 @@ def client_address(scope: Scope, proxies: tuple[Network, ...]) -> str:
 
     ``X-Forwarded-For`` counts only when the peer is a trusted proxy; it is then read from the right,
     skipping trusted proxies, so the first untrusted hop (which a trusted proxy wrote) is the client.
-    Entries a client wrote itself sit further left and are never reached.
+    Entries a client wrote itself sit further left and are never reached. A connection without a
+    peer address (``client`` is None: a unix socket, which only a process on this host such as the
+    proxy can reach) is trusted too.
     """
     client = scope.get("client")
     peer_text = client[0] if client else ""
     peer = _address(peer_text)
-    if peer is None:
-        return peer_text or "unknown"
-    address = peer
-    if proxies and _trusted(peer, proxies):
+    address: Address | None = peer
+    if not peer_text or (peer is not None and proxies and _trusted(peer, proxies)):
         for hop in reversed(_forwarded_for(scope)):
             forwarded = _address(hop)
             if forwarded is None:
@@ -78,6 +78,8 @@ def client_address(scope: Scope, proxies: tuple[Network, ...]) -> str:
             address = forwarded
             if not _trusted(forwarded, proxies):
                 break
+    if address is None:
+        return peer_text or "unknown"
     if isinstance(address, IPv6Address):
         return str(IPv6Network((address, IPV6_PREFIX), strict=False))
     return str(address)

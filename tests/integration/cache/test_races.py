@@ -7,9 +7,7 @@ from typing import Any
 
 from adapters.postgres import PostgresProductRepository
 from productcore.model import Product
-from tests.integration.cache.conftest import Cluster, Instance, eventually, l2_entry
-
-RELAY_BOUND = 0.5
+from tests.integration.cache.conftest import SETTLE, Cluster, Instance, eventually, l2_entry
 
 
 class GatedRepository:
@@ -59,7 +57,7 @@ async def test_a_read_from_before_an_api_write_cannot_fill_either_tier(cluster: 
     reader, gate = await _start_gated(cluster)
     writer = await cluster.start("writer")
     [product_id] = cluster.insert()
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
 
     pending = await _read_paused_after_db(reader, gate, product_id)
     applied = reader.stats.invalidations_applied
@@ -68,7 +66,7 @@ async def test_a_read_from_before_an_api_write_cannot_fill_either_tier(cluster: 
     async def reader_heard() -> bool:
         return reader.stats.invalidations_applied > applied
 
-    await eventually(reader_heard, within=1.0)
+    await eventually(reader_heard, within=SETTLE)
     gate.proceed.set()
     assert await pending == new - 1, "the read began before the write, so it may return v"
 
@@ -86,7 +84,7 @@ async def test_a_read_from_before_an_sql_write_cannot_fill_even_after_eviction(c
     """Reader reads v, SQL makes v+1, the relay tombstones it, the key is evicted: the fill is refused."""
     reader, gate = await _start_gated(cluster)
     [product_id] = cluster.insert()
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
 
     pending = await _read_paused_after_db(reader, gate, product_id)
     applied = reader.stats.invalidations_applied
@@ -98,7 +96,7 @@ async def test_a_read_from_before_an_sql_write_cannot_fill_even_after_eviction(c
         tombstoned = stored is not None and stored.version == new and stored.body is None
         return tombstoned and reader.stats.invalidations_applied > applied
 
-    await eventually(tombstoned_and_heard, within=RELAY_BOUND)
+    await eventually(tombstoned_and_heard, within=SETTLE)
     await reader.l2._client.delete(reader.l2.keys.entry(product_id))  # as LRU eviction or a TTL would
     gate.proceed.set()
     assert await pending == new - 1
@@ -117,7 +115,7 @@ async def test_a_read_from_before_a_write_cannot_fill_the_writers_l1(cluster: Cl
     """On the writer's own instance: a concurrent reader's older version never replaces the write in L1."""
     reader, gate = await _start_gated(cluster)
     [product_id] = cluster.insert()
-    await eventually(cluster.outbox_empty, within=RELAY_BOUND)
+    await eventually(cluster.outbox_empty, within=SETTLE)
 
     pending = await _read_paused_after_db(reader, gate, product_id)
     new = await reader.put(product_id, "5.00", 9)

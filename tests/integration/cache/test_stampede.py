@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.postgres import PostgresProductRepository
 from productcore.model import Product
-from tests.integration.cache.conftest import Cluster, Instance, eventually
+from tests.integration.cache.conftest import SETTLE, Cluster, Instance, eventually
 
 BURST = 50
 
@@ -42,7 +42,7 @@ async def test_a_burst_of_misses_reads_postgresql_once_per_instance_at_most(clus
     a = await cluster.start("a", repository=wrap, **slow_lease)
     b = await cluster.start("b", repository=wrap, **slow_lease)
     [product_id] = cluster.insert()
-    await eventually(cluster.outbox_empty, within=0.5)
+    await eventually(cluster.outbox_empty, within=SETTLE)
 
     requests = [
         asyncio.create_task(i.http.get(f"/products/{product_id}")) for i in (a, b) for _ in range(BURST)
