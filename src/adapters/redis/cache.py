@@ -9,9 +9,11 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from adapters.breaker import CircuitBreaker
@@ -81,6 +83,19 @@ def _outcome(reply: list[Any], token: str) -> CacheLookup:
     return CacheLookup(LookupStatus.BUSY)
 
 
+_TOMBSTONES_PER_CALL = 500
+
+
+@dataclass(slots=True)
+class _Store:
+    """One fill or write-through in a batch, and the callers waiting for its outcome."""
+
+    product_id: int
+    entry: CachedProduct
+    token: str
+    waiters: list[asyncio.Future[Any]] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class _Lookup:
     """One id in a batch of lookups: its lease token, and the readers waiting for it."""
@@ -132,6 +147,8 @@ class RedisProductCache:
         self._client = client
         self._call_timeout = call_timeout
         self._lookups = GroupCommit[_Lookup](self._look_up)
+        self._fills = GroupCommit[_Store](lambda batch: self._store(batch, self._fill, with_token=True))
+        self._writes = GroupCommit[_Store](lambda batch: self._store(batch, self._write, with_token=False))
         self.keys = Keys(prefix)
         self._times = times or CacheTimes()
         self.breaker = breaker or CircuitBreaker()
@@ -195,18 +212,34 @@ class RedisProductCache:
                     waiter.set_result(outcome)
 
     async def fill(self, product_id: int, entry: CachedProduct, lease: FillLease) -> bool:
-        """Store under the lease, by compare-and-set on version."""
+        """Store under the lease, by compare-and-set on version (one script call per batch of fills)."""
         if entry.body is None:
             return False
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._fills.entry(lease.token, lambda: _Store(product_id, entry, lease.token)).waiters.append(waiter)
+        return await waiter
 
-        async def run() -> bool:
-            stored = await self._fill(
-                keys=[self.keys.entry(product_id), self.keys.lease(product_id)],
-                args=[lease.token, entry.version, entry.body or b"", _ms(self._times.ttl)],
-            )
-            return bool(stored)
+    async def _store(self, batch: dict[str, _Store], script: AsyncScript, *, with_token: bool) -> None:
+        """Run one batch of fills or writes; while Redis fails (breaker), none is stored."""
+        stores = list(batch.values())
 
-        return await self._guarded(run, False)
+        async def run() -> list[Any]:
+            keys: list[str] = []
+            args: list[str | int | bytes] = [_ms(self._times.ttl)]
+            for store in stores:
+                keys += (self.keys.entry(store.product_id), self.keys.lease(store.product_id))
+                args += (store.token, store.entry.version) if with_token else (store.entry.version,)
+                args.append(store.entry.body or b"")
+            async with asyncio.timeout(self._call_timeout):
+                replies: list[Any] = await script(keys=keys, args=args)
+            return replies
+
+        replies = await self._guarded(run, None)
+        for index, store in enumerate(stores):
+            stored = replies is not None and bool(replies[index])
+            for waiter in store.waiters:
+                if not waiter.done():
+                    waiter.set_result(stored)
 
     async def fill_absent(self, product_id: int, lease: FillLease) -> bool:
         """Store a short-lived negative entry under the lease and its insert generation."""
@@ -229,34 +262,25 @@ class RedisProductCache:
         await self._guarded(run, None)
 
     async def written(self, product_id: int, entry: CachedProduct) -> bool:
-        """Write-through by compare-and-set; revokes the id's fill lease."""
-
-        async def run() -> bool:
-            stored = await self._write(
-                keys=[self.keys.entry(product_id), self.keys.lease(product_id)],
-                args=[entry.version, entry.body or b"", _ms(self._times.ttl)],
-            )
-            return bool(stored)
-
-        return await self._guarded(run, False)
+        """Write-through by compare-and-set; revokes the id's fill lease (one script call per batch)."""
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        key = self.keys.entry(product_id)
+        store = self._writes.entry(key, lambda: _Store(product_id, entry, ""))
+        if store.entry.version < entry.version:
+            store.entry = entry  # two writes of one id in a batch: the newer is the one to store
+        store.waiters.append(waiter)
+        return await waiter
 
     async def tombstone(self, marks: Sequence[Invalidation]) -> None:
-        """Tombstone each id at its version (pipelined, one script call per id); revokes leases."""
-        if not marks:
-            return
-
-        async def run() -> None:
-            ttl = _ms(self._times.ttl)
-            async with self._client.pipeline(transaction=False) as pipe:
-                for mark in marks:
-                    await self._write(
-                        keys=[self.keys.entry(mark.product_id), self.keys.lease(mark.product_id)],
-                        args=[mark.version, b"", ttl],
-                        client=pipe,
-                    )
-                await pipe.execute()
-
-        await self._required(run)
+        """Tombstone each id at its version (one script call per 500 ids); revokes leases."""
+        ttl = _ms(self._times.ttl)
+        for start in range(0, len(marks), _TOMBSTONES_PER_CALL):
+            keys: list[str] = []
+            args: list[str | int | bytes] = [ttl]
+            for mark in marks[start : start + _TOMBSTONES_PER_CALL]:
+                keys += (self.keys.entry(mark.product_id), self.keys.lease(mark.product_id))
+                args += (mark.version, b"")
+            await self._required(partial(self._write, keys=keys, args=args))
 
     async def ids_added(self) -> None:
         """Start a new insert generation, which makes every negative entry stale."""

@@ -69,19 +69,29 @@ end
 return out
 """
 
-# KEYS: entry, lease. ARGV: lease token, version, body, ttl ms. Returns 1 stored (or already
-# there), 0 refused: the lease was revoked by a write or expired, or a newer version is stored.
+# KEYS: entry and lease of each fill. ARGV: ttl ms, then lease token, version and body of each.
+# Returns per fill 1 stored (or already there), 0 refused: the lease was revoked by a write or
+# expired, or a newer version is stored.
 FILL = (
     _CURRENT_VERSION
     + """
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[2])
-local current, has_body = current_version(redis.call('GET', KEYS[1]))
-local version = ARGV[2]
-if current and older(version, current) then return 0 end
-if current == version and has_body then return 1 end
-redis.call('SET', KEYS[1], 'v' .. ARGV[2] .. ':' .. ARGV[3], 'PX', ARGV[4])
-return 1
+local out = {}
+for i = 1, #KEYS / 2 do
+  local entry, lease = KEYS[2 * i - 1], KEYS[2 * i]
+  local token, version, body = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  out[i] = 0
+  if redis.call('GET', lease) == token then
+    redis.call('DEL', lease)
+    local current, has_body = current_version(redis.call('GET', entry))
+    if not (current and older(version, current)) then
+      out[i] = 1
+      if not (current == version and has_body) then
+        redis.call('SET', entry, 'v' .. version .. ':' .. body, 'PX', ARGV[1])
+      end
+    end
+  end
+end
+return out
 """
 )
 
@@ -105,18 +115,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS: entry, lease. ARGV: version, body ('' for a tombstone), ttl ms. Revokes the lease.
+# KEYS: entry and lease of each write. ARGV: ttl ms, then version and body ('' for a tombstone) of
+# each. Revokes each lease; returns per write 1 stored, 0 refused (an equal or newer version is there).
 WRITE = (
     _CURRENT_VERSION
     + """
-redis.call('DEL', KEYS[2])
-local current, has_body = current_version(redis.call('GET', KEYS[1]))
-local version = ARGV[1]
-if current and (older(version, current) or (current == version and (has_body or #ARGV[2] == 0))) then
-  return 0
+local out = {}
+for i = 1, #KEYS / 2 do
+  local entry, version, body = KEYS[2 * i - 1], ARGV[2 * i], ARGV[2 * i + 1]
+  redis.call('DEL', KEYS[2 * i])
+  local current, has_body = current_version(redis.call('GET', entry))
+  if current and (older(version, current) or (current == version and (has_body or #body == 0))) then
+    out[i] = 0
+  else
+    redis.call('SET', entry, 'v' .. version .. ':' .. body, 'PX', ARGV[1])
+    out[i] = 1
+  end
 end
-redis.call('SET', KEYS[1], 'v' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
-return 1
+return out
 """
 )
 
