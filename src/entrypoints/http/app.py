@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
-from litestar.config.compression import CompressionConfig
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -23,6 +22,7 @@ from entrypoints.http.access import (
     key_check,
 )
 from entrypoints.http.access_log import AccessLog
+from entrypoints.http.freshness import NO_STORE, SCHEMA, compression
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
 from entrypoints.http.methods import route_methods
@@ -39,6 +39,7 @@ class MetricsController(PrometheusController):
     """``/metrics`` in Prometheus text format: for scrapers, so kept out of the API's OpenAPI schema."""
 
     include_in_schema = False
+    cache_control = NO_STORE
 
 
 def create_app(settings: Settings | None = None, container: Application | None = None) -> Litestar:
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
         plugins=[problem_details_plugin()],
         middleware=[key_check(settings)],
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=compression(),
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
             log_exceptions="never",
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
             title="productcore",
             version=VERSION,
             description="Product prices and stock, with a version-consistent cache.",
-            path="/docs",
+            openapi_router=Router("/docs", route_handlers=[], cache_control=SCHEMA),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(security_schemes=SECURITY_SCHEMES),
             security=[{API_KEY_SCHEME: []}] if settings.require_key_for_reads else None,

@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
+from entrypoints.http.freshness import NO_STORE
 from productcore.ports import HealthCheck, HealthStatus
 
 
@@ -23,8 +24,9 @@ class HealthController(Controller):
 
     path = "/health"
     tags = ["health"]
+    cache_control = NO_STORE
 
-    @get("/live", operation_id="live", summary="Liveness probe", cache_control=None)
+    @get("/live", operation_id="live", summary="Liveness probe")
     async def live(self) -> dict[str, str]:
         """Answer while the event loop runs."""
         return {"status": "ok"}

@@ -75,6 +75,7 @@ class ApiProblem(ProblemDetailsException):
         self.instance = self.instance or request.url.path
         extra = dict(self.extra) if isinstance(self.extra, dict) else {}
         self.extra = {**extra, "request_id": rid}
+        self.headers = {**(self.headers or {}), "Cache-Control": "no-store"}
         return super().to_response(request)
 
 

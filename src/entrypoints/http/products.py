@@ -15,6 +15,7 @@ from litestar.params import JSONBody
 from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
 from entrypoints.http.body import PriceStockRequest, require_json
 from entrypoints.http.conditional import NEVER_MATCHES, WritePreconditions, etag, matches_none
+from entrypoints.http.freshness import NO_STORE, PRODUCT, UNCOMPRESSED
 from entrypoints.http.parameters import (
     DEFAULT_LIMIT,
     FIRST_PAGE,
@@ -56,9 +57,12 @@ def product_body() -> ResponseSpec:
     return ResponseSpec(data_container=ProductOut, description="The product; its ETag is the version")
 
 
+_NO_CACHE = (b"cache-control", PRODUCT.encode())
+
+
 def _cache_headers(version: int) -> dict[str, str]:
     """What a 200 and a 304 of one product both carry (RFC 9110 §15.4.5)."""
-    return {"ETag": etag(version), "Cache-Control": "no-cache"}
+    return {"ETag": etag(version), "Cache-Control": PRODUCT}
 
 
 def product_answer(
@@ -71,7 +75,7 @@ def product_answer(
     """
     header = if_none_match.decode("latin-1") if if_none_match is not None else None
     status = 304 if matches_none(header, document.version) else 200
-    return status, [(b"etag", etag(document.version).encode()), (b"cache-control", b"no-cache")]
+    return status, [(b"etag", etag(document.version).encode()), _NO_CACHE]
 
 
 def _document_response(document: ProductDocument, status_code: int = 200) -> Response[bytes]:
@@ -136,6 +140,7 @@ class ProductController(Controller):
         operation_id="listProducts",
         summary="List products a page at a time",
         responses=problems(400, 503, *READ_PROBLEMS),
+        cache_control=NO_STORE,
     )
     async def list_products(
         self,
@@ -155,6 +160,7 @@ class ProductController(Controller):
         operation_id="searchProducts",
         summary="Search by name and/or price range",
         responses=problems(400, 503, *READ_PROBLEMS),
+        cache_control=NO_STORE,
     )
     async def search_products(
         self,
@@ -183,14 +189,15 @@ class ProductController(Controller):
         operation_id="getProduct",
         summary="Get one product",
         responses={200: product_body(), **problems(400, 404, 503, *READ_PROBLEMS)},
+        opt={UNCOMPRESSED: True},
     )
     async def get_product(
         self, request: Request[Any, Any, Any], service: NamedDependency[ProductService], product_id: ProductId
     ) -> Response[bytes]:
         """Return one product; ``If-None-Match`` with its current ETag gives 304 Not Modified.
 
-        The front door answers these requests itself (``front.py``); Litestar serves the ones it
-        passes on (gzip-accepting clients of large products), with the same answer.
+        The front door answers these requests itself (``front.py``) while the service runs; this
+        handler gives the same answer (never compressed: one representation, one ``ETag``).
         """
         document = await service.get_document(int(product_id))
         if_none_match = request.headers.get("if-none-match")
@@ -208,6 +215,7 @@ class ProductController(Controller):
         security=WRITE_SECURITY,
         before_request=require_json,
         request_class=PriceStockRequest,
+        opt={UNCOMPRESSED: True},
     )
     async def update_product(
         self,
