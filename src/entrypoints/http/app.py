@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
             title="productcore",
             version=VERSION,
             description="Product prices and stock, with a version-consistent cache.",
-            openapi_router=Router("/docs", route_handlers=[], cache_control=SCHEMA),
+            openapi_router=Router("/docs", route_handlers=[], include_in_schema=False, cache_control=SCHEMA),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(security_schemes=SECURITY_SCHEMES),
             security=[{API_KEY_SCHEME: []}] if settings.require_key_for_reads else None,
