@@ -22,6 +22,7 @@ from entrypoints.http.access import (
     key_check,
 )
 from entrypoints.http.access_log import AccessLog
+from entrypoints.http.contract import complete
 from entrypoints.http.freshness import NO_STORE, SCHEMA, compression
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
         ),
     )
     close_objects(app.openapi_schema, PriceStockIn)
+    complete(app.openapi_schema)
     # Outside routing, so that HEAD reaches the GET handlers and unrouted requests (404, 405) are charged.
     front = FrontDoor(
         app.asgi_handler,

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
+from entrypoints.http.access import WRITE_SECURITY
 from entrypoints.http.body import PriceStockRequest, require_json
 from entrypoints.http.conditional import NEVER_MATCHES, WritePreconditions, etag, matches_none
 from entrypoints.http.freshness import NO_STORE, PRODUCT, UNCOMPRESSED
@@ -54,7 +54,9 @@ def provide_service(state: State) -> ProductService:
 
 def product_body() -> ResponseSpec:
     """The OpenAPI entry of a product response (sent as cached bytes, shaped as ``ProductOut``)."""
-    return ResponseSpec(data_container=ProductOut, description="The product; its ETag is the version")
+    return ResponseSpec(
+        data_container=ProductOut, description="The product; its ETag is the version", generate_examples=False
+    )
 
 
 _NO_CACHE = (b"cache-control", PRODUCT.encode())
@@ -133,12 +135,12 @@ class ProductController(Controller):
     tags = ["products"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
     type_decoders = TYPE_DECODERS
-    response_headers = RATE_LIMIT_HEADERS
 
     @get(
         "/",
         operation_id="listProducts",
         summary="List products a page at a time",
+        response_description="One page of products, with totals and links to other pages",
         responses=problems(400, 503, *READ_PROBLEMS),
         cache_control=NO_STORE,
     )
@@ -159,6 +161,7 @@ class ProductController(Controller):
         "/search",
         operation_id="searchProducts",
         summary="Search by name and/or price range",
+        response_description="One page of matching products, with totals and links to other pages",
         responses=problems(400, 503, *READ_PROBLEMS),
         cache_control=NO_STORE,
     )
