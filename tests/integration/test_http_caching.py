@@ -141,3 +141,18 @@ async def test_front_door_and_litestar_answer_product_reads_alike(
     front_door.service = service
     assert front == routed
     assert {status for status, _, _ in front} == {200, 304, 400, 404}
+
+
+async def test_docs_assets_are_sent_gzipped_or_plain_and_kept_for_a_year(client: AsyncTestClient) -> None:
+    """A versioned docs asset: gzip as stored, or decompressed; Vary either way; immutable; unknown is 404."""
+    path = "/docs/assets/swagger-ui-dist-5.35.0/swagger-ui.css"
+    packed = await client.get(path, headers={"Accept-Encoding": "gzip"})
+    plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert packed.content == plain.content and plain.content.startswith(b".swagger-ui")
+    for response in (packed, plain):
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["cache-control"] == "max-age=31536000, immutable"
+        assert response.headers["content-type"] == "text/css; charset=utf-8"
+    for unknown in ("/docs/assets/swagger-ui-dist-5.35.0/index.html", "/docs/assets/other-1.0/x.js"):
+        assert (await client.get(unknown)).status_code == 404

@@ -9,7 +9,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusController
 
@@ -23,6 +22,7 @@ from entrypoints.http.access import (
 )
 from entrypoints.http.access_log import AccessLog
 from entrypoints.http.contract import complete
+from entrypoints.http.docs_ui import assets_router, render_plugins
 from entrypoints.http.freshness import NO_STORE, SCHEMA, compression
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
                     access_log.close()
 
     app = Litestar(
-        route_handlers=[ProductController, HealthController, MetricsController],
+        route_handlers=[ProductController, HealthController, MetricsController, assets_router()],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
             version=VERSION,
             description="Product prices and stock, with a version-consistent cache.",
             openapi_router=Router("/docs", route_handlers=[], include_in_schema=False, cache_control=SCHEMA),
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=render_plugins(),
             components=Components(security_schemes=SECURITY_SCHEMES),
             security=[{API_KEY_SCHEME: []}] if settings.require_key_for_reads else None,
         ),
