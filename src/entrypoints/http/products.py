@@ -107,6 +107,15 @@ def _criteria(name: str | None, min_price: str | None, max_price: str | None) ->
     )
 
 
+def _last_is_known(result: Page) -> bool:
+    """Whether a ``last`` link can name a page that has products: only when the total is exact.
+
+    An estimated total (a search past ``PRODUCTCORE_EXACT_COUNT_LIMIT`` matches) may overshoot, and a
+    ``last`` page computed from it would be empty; ``next`` links reach the real end.
+    """
+    return result.total.exact and result.total.value > 0
+
+
 def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
     def link(**params: str | int) -> str:
         return f"{path}?{urlencode({**base, 'limit': result.limit, 'sort': result.sort.value, **params})}"
@@ -121,7 +130,7 @@ def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
         PageLinks(
             self=link(page=result.page),
             first=link(page=1),
-            last=link(page=min(max(result.total_pages, 1), MAX_PAGE)),
+            last=link(page=min(result.total_pages, MAX_PAGE)) if _last_is_known(result) else None,
             next=link(cursor=encode_cursor(result.next_cursor)) if result.next_cursor else None,
             prev=prev,
         ),
