@@ -28,9 +28,9 @@ from entrypoints.http.parameters import (
     ProductId,
     SortParam,
 )
-from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
+from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems, version_problem
 from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage, amount_problem
-from productcore.errors import FieldError, InvalidQuery
+from productcore.errors import FieldError, InvalidQuery, VersionConflict
 from productcore.model import (
     Page,
     PageRequest,
@@ -243,7 +243,10 @@ class ProductController(Controller):
             require_if_match=request.app.state.settings.require_if_match,
         )
         change = data.change()
-        product = await _write(service, int(product_id), change, preconditions)
+        try:
+            product = await _write(service, int(product_id), change, preconditions)
+        except VersionConflict as conflict:
+            raise version_problem(conflict, preconditions.failing(conflict.current)) from None
         return _document_response(ProductDocument(product.version, encode_product(product)))
 
 
