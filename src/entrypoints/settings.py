@@ -129,7 +129,7 @@ def _unknown_variable(key: str, known: set[str]) -> str:
     """Say that ``key`` is no setting, naming the closest one (a typo must not fall back to a default)."""
     field = key.removeprefix(PREFIX).lower()
     close = difflib.get_close_matches(field, sorted(known), n=1)
-    hint = f"did you mean {PREFIX}{close[0].upper()}?" if close else "see the README's Configuration section"
+    hint = f"did you mean {PREFIX}{close[0].upper()}?" if close else "see docs/configuration.md"
     return f"{key} is not a known setting ({hint})"
 
 

@@ -47,7 +47,8 @@ def test_an_unknown_variable_is_refused_with_the_closest_known_one(typo: str, me
 
 def test_an_unknown_variable_with_no_close_match_points_to_the_readme() -> None:
     """A name like no setting is refused all the same, pointing to where the settings are listed."""
-    with pytest.raises(ConfigError, match=r"^PRODUCTCORE_BANANA is not a known setting \(see the README"):
+    expected = r"^PRODUCTCORE_BANANA is not a known setting \(see docs/configuration.md"
+    with pytest.raises(ConfigError, match=expected):
         Settings.from_env({"PRODUCTCORE_BANANA": "yellow"})
 
 

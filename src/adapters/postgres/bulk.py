@@ -11,6 +11,8 @@ from psycopg import sql
 
 _COPY = "COPY products (name, description, price, stock) FROM STDIN"
 _BATCH_ROWS = 20_000
+_PROGRESS_ROWS = 1_000
+"""Rows between two progress reports (COPY is still written in batches of ``_BATCH_ROWS``)."""
 
 # Below this many rows, maintaining the indexes row by row is cheaper than rebuilding them.
 REBUILD_INDEXES_FROM = 200_000
@@ -59,6 +61,7 @@ def load_products(
     expected_rows: int = 0,
     progress: Callable[[int], None] = lambda _: None,
     commit: Callable[[], bool] = lambda: True,
+    stage: Callable[[str], None] = lambda _: None,
 ) -> int:
     """COPY ``rows`` into ``products`` in one transaction and return how many were written.
 
@@ -69,6 +72,8 @@ def load_products(
     table that has rows, indexes are maintained as rows arrive, so readers are never locked out.
     A committed load that grows the table by ``ANALYZE_FROM_GROWTH`` or more is followed by
     ``ANALYZE``, so the planner's estimates (and estimated search totals) match the new contents.
+    ``progress`` is told of every 1,000 rows read; ``stage`` names the steps after the last row
+    ("rebuilding indexes", "analyzing").
     """
     written = 0
     with psycopg.connect(conninfo) as conn:
@@ -86,13 +91,16 @@ def load_products(
                         if row is not None:
                             batch.append(_line(row))
                             written += 1
-                        if seen == _BATCH_ROWS:
-                            copy.write("".join(batch))
-                            progress(seen)
-                            batch.clear()
-                            seen = 0
+                        if seen % _PROGRESS_ROWS == 0:
+                            progress(_PROGRESS_ROWS)
+                            if seen == _BATCH_ROWS:
+                                copy.write("".join(batch))
+                                batch.clear()
+                                seen = 0
                     copy.write("".join(batch))
-                    progress(seen)
+                    progress(seen % _PROGRESS_ROWS)
+                if rebuild:
+                    stage("rebuilding indexes")
                 for statement in rebuild:
                     conn.execute(statement)
                 if not commit():
@@ -102,6 +110,7 @@ def load_products(
         if written and written >= ANALYZE_FROM_GROWTH * before:
             # Fresh statistics: without them, estimated search totals (and so `last` links) are
             # far off until autovacuum gets round to the table.
+            stage("analyzing")
             conn.execute("ANALYZE products")
     return written
 

@@ -13,6 +13,7 @@ from typing import IO
 import msgspec
 
 from adapters.postgres.bulk import ProductRow
+from entrypoints.http.messages import field_problem
 from productcore.validation import price_problem, stock_problem
 
 MAX_NAME = 500
@@ -130,10 +131,20 @@ def _jsonl_records(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, Prod
             continue
         try:
             row = _decoder.decode(text)
+        except msgspec.ValidationError as error:
+            yield line, _plain(str(error))
+            continue
         except msgspec.DecodeError as error:
-            yield line, str(error)
+            yield line, f"not a JSON object ({error})"
             continue
         yield line, _checked(row.name, row.description, row.price, row.stock)
+
+
+def _plain(message: str) -> str:
+    """A msgspec validation message as the CSV reader words its own: the field, then what is wrong."""
+    text, _, where = message.partition(" - at `$.")
+    problem = field_problem(None, where.rstrip("`") or "row", text)
+    return f"{problem['field']} {problem['message']}"
 
 
 def read_products(file_format: str, handle: IO[str], report: ImportReport) -> Iterator[ProductRow | None]:

@@ -62,4 +62,24 @@ class StockType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 PRICE = PriceType()
 PRICE_BOUND = PriceType(bound=True)
 STOCK = StockType()
-PRODUCT_ID = click.IntRange(1, MAX_ID)
+
+
+class ProductIdType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
+    """A product id: a whole number from 1 to 2^63-1, in plain digits."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Parse and check an id; a bad one is a usage error that says what an id is."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif str(value).strip().isascii() and str(value).strip().isdigit():
+            number = int(str(value).strip())
+        else:
+            self.fail(f"{value!r} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
+        if not 1 <= number <= MAX_ID:
+            self.fail(f"{value} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
+        return number
+
+
+PRODUCT_ID = ProductIdType()

@@ -8,6 +8,7 @@ import signal
 
 import click
 import msgspec
+from redis.asyncio import Redis
 
 from entrypoints.container import Application, running
 from entrypoints.settings import Settings
@@ -20,6 +21,15 @@ async def run_relay(settings: Settings, *, report_every: float = 10.0) -> None:
     if (task := asyncio.current_task()) is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     settings = msgspec.structs.replace(settings, relay_enabled=True, l1_size=0, migrate_on_start=False)
+    if settings.cache_enabled and settings.redis_url is not None:
+        # The relay's only work is writing to Redis: with none to reach at start, exit 1 (the
+        # exit code table) rather than run on relaying nothing. Later outages it rides out.
+        timeout = max(settings.redis_timeout, 2.0)
+        client = Redis.from_url(settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
     container = Application(settings=settings)
     async with running(container):
         runner = await container.gateways.relay()

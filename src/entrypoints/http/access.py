@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Reference, SecurityRequirement, SecurityScheme
 
 from adapters.ratelimit import Policy
@@ -32,21 +31,6 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 }
 WRITE_SECURITY: list[SecurityRequirement] = [{API_KEY_SCHEME: []}]
 """The ``security`` of a write operation in the OpenAPI schema."""
-
-
-RATE_LIMIT_HEADERS = [
-    ResponseHeader(
-        name="RateLimit-Policy",
-        documentation_only=True,
-        description='The budget this request counts against, e.g. `"read";q=100;w=60` '
-        "(draft-ietf-httpapi-ratelimit-headers); absent when rate limiting is off",
-    ),
-    ResponseHeader(
-        name="RateLimit",
-        documentation_only=True,
-        description='What is left of it: `"read";r=<remaining>;t=<seconds until it has room again>`',
-    ),
-]
 
 
 @dataclass(frozen=True, slots=True)

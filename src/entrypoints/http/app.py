@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
-from litestar.config.compression import CompressionConfig
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusController
 
@@ -24,6 +22,9 @@ from entrypoints.http.access import (
 )
 from entrypoints.http.access_log import AccessLog
 from entrypoints.http.draining import Draining
+from entrypoints.http.contract import complete
+from entrypoints.http.docs_ui import assets_router, render_plugins
+from entrypoints.http.freshness import NO_STORE, SCHEMA, compression
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
 from entrypoints.http.methods import route_methods
@@ -40,6 +41,7 @@ class MetricsController(PrometheusController):
     """``/metrics`` in Prometheus text format: for scrapers, so kept out of the API's OpenAPI schema."""
 
     include_in_schema = False
+    cache_control = NO_STORE
 
 
 def create_app(settings: Settings | None = None, container: Application | None = None) -> Litestar:
@@ -69,13 +71,13 @@ def create_app(settings: Settings | None = None, container: Application | None =
                     access_log.close()
 
     app = Litestar(
-        route_handlers=[ProductController, HealthController, MetricsController],
+        route_handlers=[ProductController, HealthController, MetricsController, assets_router()],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
         middleware=[key_check(settings)],
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=compression(),
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
             log_exceptions="never",
@@ -84,13 +86,14 @@ def create_app(settings: Settings | None = None, container: Application | None =
             title="productcore",
             version=VERSION,
             description="Product prices and stock, with a version-consistent cache.",
-            path="/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            openapi_router=Router("/docs", route_handlers=[], include_in_schema=False, cache_control=SCHEMA),
+            render_plugins=render_plugins(),
             components=Components(security_schemes=SECURITY_SCHEMES),
             security=[{API_KEY_SCHEME: []}] if settings.require_key_for_reads else None,
         ),
     )
     close_objects(app.openapi_schema, PriceStockIn)
+    complete(app.openapi_schema)
     # Outside routing, so that HEAD reaches the GET handlers and unrouted requests (404, 405) are charged.
     front = FrontDoor(
         app.asgi_handler,

@@ -115,6 +115,12 @@ class WritePreconditions:
             return []
         return list(dict.fromkeys(v for tag in self.if_match if (v := tag.version()) is not None))
 
+    def failing(self, version: int) -> str:
+        """The header that fails at ``version``: ``If-Match`` if it names others, else ``If-None-Match``."""
+        if isinstance(self.if_match, tuple) and version not in self.candidates():
+            return "If-Match"
+        return "If-None-Match" if self.if_none_match is not None else "If-Match"
+
     def hold(self, version: int) -> bool:
         """Whether both preconditions are true when the product is at ``version``."""
         if isinstance(self.if_match, tuple) and version not in self.candidates():

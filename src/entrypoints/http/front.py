@@ -61,8 +61,6 @@ _PATH_TEMPLATE = "path_template"
 _MAX_ID_DIGITS = len(str(MAX_ID))
 _JSON = (b"content-type", b"application/json")
 _NO_CACHE = (b"cache-control", b"no-cache")
-_GZIP_THRESHOLD = 1024
-"""Litestar compresses bodies from this size; such answers to gzip-accepting clients go through it."""
 
 
 def _operational(path: str) -> bool:
@@ -180,8 +178,6 @@ class FrontDoor:
             return (await self._problem(refusal, scope, send, fields))[0], _PRODUCT_TEMPLATE
         try:
             document = await self.service.get_document(product_id)
-            if len(document.body) >= _GZIP_THRESHOLD and _accepts_gzip(scope):
-                return await self._delegate(scope, receive, send, fields), _PRODUCT_TEMPLATE
             status, headers = product_answer(document, _header(scope, b"if-none-match"))
         except ProductcoreError as error:
             return (await self._problem(domain_problem(error), scope, send, fields))[0], _PRODUCT_TEMPLATE
@@ -271,11 +267,6 @@ def _header(scope: HTTPScope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
-
-
-def _accepts_gzip(scope: HTTPScope) -> bool:
-    value = _header(scope, b"accept-encoding")
-    return value is not None and b"gzip" in value.lower()
 
 
 async def _no_body() -> HTTPRequestEvent:

@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
+from entrypoints.http.freshness import NO_STORE
 from productcore.ports import HealthCheck, HealthStatus
 
 
@@ -23,13 +24,19 @@ class HealthController(Controller):
 
     path = "/health"
     tags = ["health"]
+    cache_control = NO_STORE
 
-    @get("/live", operation_id="live", summary="Liveness probe", cache_control=None)
+    @get("/live", operation_id="live", summary="Liveness probe", response_description="The process runs")
     async def live(self) -> dict[str, str]:
         """Answer while the event loop runs."""
         return {"status": "ok"}
 
-    @get("/ready", operation_id="ready", summary="Readiness probe")
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="Readiness probe",
+        response_description="Ready: every check passed",
+    )
     async def ready(self, state: State) -> Response[HealthReport]:
         """Check every dependency concurrently; 503 when any of them is not ready."""
         checks: list[HealthCheck] = state.health_checks

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from productcore.model import Sort
+
 _TYPE_NAMES = {
     "object": "a JSON object",
     "array": "a JSON array",
@@ -34,7 +36,10 @@ _MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     ),
     (re.compile(r"Expected `int` (>=|<=|>|<) (-?\d+)"), lambda m: f"must be an integer {m[1]} {m[2]}"),
     (re.compile(r"Invalid decimal string"), lambda m: "must be a decimal number such as 19.99"),
-    (re.compile(r"Invalid enum value '(.*)'"), lambda m: f"{m[1]!r} is not one of the allowed values"),
+    (
+        re.compile(r"Invalid enum value '(.*)'"),
+        lambda m: f"{m[1]!r} is not one of: {', '.join(sort.value for sort in Sort)}",
+    ),
     (
         re.compile(r"Expected `str` of length (<=|>=) (\d+)"),
         lambda m: f"must have {'at most' if m[1] == '<=' else 'at least'} {m[2]} characters",

@@ -75,6 +75,7 @@ class ApiProblem(ProblemDetailsException):
         self.instance = self.instance or request.url.path
         extra = dict(self.extra) if isinstance(self.extra, dict) else {}
         self.extra = {**extra, "request_id": rid}
+        self.headers = {**(self.headers or {}), "Cache-Control": "no-store"}
         return super().to_response(request)
 
 
@@ -100,19 +101,27 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
         errors = [field_problem(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
         problem = _problem(kind, str(error), errors=errors)
     elif isinstance(error, VersionConflict):
-        problem = _problem(
-            kind,
-            f"the product is at version {error.current}; re-read it and retry with If-Match: "
-            f'"{error.current}"',
-            current_version=error.current,
-            headers={"ETag": f'"{error.current}"'},
-        )
+        problem = version_problem(error)
     elif isinstance(error, ServiceUnavailable):
         problem = _problem(kind, error.reason, headers={"Retry-After": "1"})
     else:
         problem = _problem(kind, str(error))
     problem.__cause__ = error if kind is _INTERNAL else None
     return problem
+
+
+def version_problem(error: VersionConflict, header: str = "If-Match") -> ApiProblem:
+    """The 412 of a write whose ``header`` (``If-Match`` or ``If-None-Match``) did not hold."""
+    if header == "If-Match":
+        advice = f're-read it and retry with If-Match: "{error.current}"'
+    else:
+        advice = "If-None-Match names that version (or is *), so nothing was written"
+    return _problem(
+        DOMAIN_PROBLEMS[VersionConflict],
+        f"the product is at version {error.current}; {advice}",
+        current_version=error.current,
+        headers={"ETag": f'"{error.current}"'},
+    )
 
 
 def _source(source: object) -> str:
@@ -142,6 +151,12 @@ HTTP_PROBLEMS: dict[int, ProblemKind] = {
 }
 """Problems of errors Litestar (or a handler, as an ``HTTPException``) raises, by status."""
 
+_HTTP_DETAILS = {
+    404: "nothing is at this path: the API's paths are listed at /docs",
+    405: "this path does not take this method: the Allow header lists those it takes",
+}
+"""What to say instead of Litestar's bare reason phrase ("Not Found", "Method Not Allowed")."""
+
 
 def http_problem(error: HTTPException) -> ApiProblem:
     """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
@@ -153,7 +168,9 @@ def http_problem(error: HTTPException) -> ApiProblem:
     kind = HTTP_PROBLEMS.get(
         status, ProblemKind(status, status.phrase.lower().replace(" ", "-"), status.phrase)
     )
-    return _problem(kind, error.detail or status.phrase, headers=error.headers or None)
+    detail = error.detail if error.detail and error.detail != status.phrase else ""
+    detail = detail or _HTTP_DETAILS.get(status, status.phrase)
+    return _problem(kind, detail, headers=error.headers or None)
 
 
 def internal_problem(error: Exception) -> ApiProblem:

@@ -12,9 +12,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from entrypoints.http.access import RATE_LIMIT_HEADERS, WRITE_SECURITY
+from entrypoints.http.access import WRITE_SECURITY
 from entrypoints.http.body import PriceStockRequest, require_json
 from entrypoints.http.conditional import NEVER_MATCHES, WritePreconditions, etag, matches_none
+from entrypoints.http.freshness import NO_STORE, PRODUCT, UNCOMPRESSED
 from entrypoints.http.parameters import (
     DEFAULT_LIMIT,
     FIRST_PAGE,
@@ -27,9 +28,9 @@ from entrypoints.http.parameters import (
     ProductId,
     SortParam,
 )
-from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems
+from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems, version_problem
 from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage, amount_problem
-from productcore.errors import FieldError, InvalidQuery
+from productcore.errors import FieldError, InvalidQuery, VersionConflict
 from productcore.model import (
     Page,
     PageRequest,
@@ -53,12 +54,17 @@ def provide_service(state: State) -> ProductService:
 
 def product_body() -> ResponseSpec:
     """The OpenAPI entry of a product response (sent as cached bytes, shaped as ``ProductOut``)."""
-    return ResponseSpec(data_container=ProductOut, description="The product; its ETag is the version")
+    return ResponseSpec(
+        data_container=ProductOut, description="The product; its ETag is the version", generate_examples=False
+    )
+
+
+_NO_CACHE = (b"cache-control", PRODUCT.encode())
 
 
 def _cache_headers(version: int) -> dict[str, str]:
     """What a 200 and a 304 of one product both carry (RFC 9110 §15.4.5)."""
-    return {"ETag": etag(version), "Cache-Control": "no-cache"}
+    return {"ETag": etag(version), "Cache-Control": PRODUCT}
 
 
 def product_answer(
@@ -71,7 +77,7 @@ def product_answer(
     """
     header = if_none_match.decode("latin-1") if if_none_match is not None else None
     status = 304 if matches_none(header, document.version) else 200
-    return status, [(b"etag", etag(document.version).encode()), (b"cache-control", b"no-cache")]
+    return status, [(b"etag", etag(document.version).encode()), _NO_CACHE]
 
 
 def _document_response(document: ProductDocument, status_code: int = 200) -> Response[bytes]:
@@ -101,6 +107,15 @@ def _criteria(name: str | None, min_price: str | None, max_price: str | None) ->
     )
 
 
+def _last_is_known(result: Page) -> bool:
+    """Whether a ``last`` link can name a page that has products: only when the total is exact.
+
+    An estimated total (a search past ``PRODUCTCORE_EXACT_COUNT_LIMIT`` matches) may overshoot, and a
+    ``last`` page computed from it would be empty; ``next`` links reach the real end.
+    """
+    return result.total.exact and result.total.value > 0
+
+
 def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
     def link(**params: str | int) -> str:
         return f"{path}?{urlencode({**base, 'limit': result.limit, 'sort': result.sort.value, **params})}"
@@ -115,7 +130,7 @@ def _links(path: str, base: dict[str, str], result: Page) -> ProductPage:
         PageLinks(
             self=link(page=result.page),
             first=link(page=1),
-            last=link(page=min(max(result.total_pages, 1), MAX_PAGE)),
+            last=link(page=min(result.total_pages, MAX_PAGE)) if _last_is_known(result) else None,
             next=link(cursor=encode_cursor(result.next_cursor)) if result.next_cursor else None,
             prev=prev,
         ),
@@ -129,13 +144,14 @@ class ProductController(Controller):
     tags = ["products"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
     type_decoders = TYPE_DECODERS
-    response_headers = RATE_LIMIT_HEADERS
 
     @get(
         "/",
         operation_id="listProducts",
         summary="List products a page at a time",
+        response_description="One page of products, with totals and links to other pages",
         responses=problems(400, 503, *READ_PROBLEMS),
+        cache_control=NO_STORE,
     )
     async def list_products(
         self,
@@ -154,7 +170,9 @@ class ProductController(Controller):
         "/search",
         operation_id="searchProducts",
         summary="Search by name and/or price range",
+        response_description="One page of matching products, with totals and links to other pages",
         responses=problems(400, 503, *READ_PROBLEMS),
+        cache_control=NO_STORE,
     )
     async def search_products(
         self,
@@ -183,14 +201,15 @@ class ProductController(Controller):
         operation_id="getProduct",
         summary="Get one product",
         responses={200: product_body(), **problems(400, 404, 503, *READ_PROBLEMS)},
+        opt={UNCOMPRESSED: True},
     )
     async def get_product(
         self, request: Request[Any, Any, Any], service: NamedDependency[ProductService], product_id: ProductId
     ) -> Response[bytes]:
         """Return one product; ``If-None-Match`` with its current ETag gives 304 Not Modified.
 
-        The front door answers these requests itself (``front.py``); Litestar serves the ones it
-        passes on (gzip-accepting clients of large products), with the same answer.
+        The front door answers these requests itself (``front.py``) while the service runs; this
+        handler gives the same answer (never compressed: one representation, one ``ETag``).
         """
         document = await service.get_document(int(product_id))
         if_none_match = request.headers.get("if-none-match")
@@ -208,6 +227,7 @@ class ProductController(Controller):
         security=WRITE_SECURITY,
         before_request=require_json,
         request_class=PriceStockRequest,
+        opt={UNCOMPRESSED: True},
     )
     async def update_product(
         self,
@@ -223,7 +243,10 @@ class ProductController(Controller):
             require_if_match=request.app.state.settings.require_if_match,
         )
         change = data.change()
-        product = await _write(service, int(product_id), change, preconditions)
+        try:
+            product = await _write(service, int(product_id), change, preconditions)
+        except VersionConflict as conflict:
+            raise version_problem(conflict, preconditions.failing(conflict.current)) from None
         return _document_response(ProductDocument(product.version, encode_product(product)))
 
 

@@ -105,11 +105,15 @@ class PageMeta(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PageLinks(msgspec.Struct, frozen=True, kw_only=True):
-    """Relative links to this page and its neighbours; ``next`` and ``prev`` use keyset cursors."""
+    """Relative links to this page and its neighbours; ``next`` and ``prev`` use keyset cursors.
+
+    ``last`` is null when the total is an estimate (``total_is_exact`` false) or zero: it only ever
+    names a page that has products.
+    """
 
     self: str
     first: str
-    last: str
+    last: str | None
     next: str | None
     prev: str | None
 
