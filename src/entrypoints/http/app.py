@@ -21,9 +21,9 @@ from entrypoints.http.access import (
     key_check,
 )
 from entrypoints.http.access_log import AccessLog
-from entrypoints.http.draining import Draining
 from entrypoints.http.contract import complete
 from entrypoints.http.docs_ui import assets_router, render_plugins
+from entrypoints.http.draining import Draining
 from entrypoints.http.freshness import NO_STORE, SCHEMA, compression
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
