@@ -108,16 +108,18 @@ async def test_database_outage_gives_503_quickly_and_recovers(redis_url: str) ->
                 assert "Traceback" not in body["detail"]
                 return elapsed
 
-            # Until the breaker opens, each request waits for a connection (pool timeout 1 s).
+            # Until the breaker opens, each request fails within the pool timeout (1 s): at once on a
+            # connection used a moment ago (its query fails), else after the pool's wait for a new one.
             waited = [await timed(f"/products/{n}") for n in (2, 3, 4)]
             assert all(elapsed < 5 for elapsed in waited), waited
-            # Then: refused at once, products and pages alike.
+            # Then: refused at once, products and pages alike, whatever the pool would have waited.
             fast = [await timed(f"/products/{n}") for n in range(5, 25)]
             fast.append(await timed("/products", limit=1))
             fast.append(await timed("/products/search", name="lamp"))
-            # Compared with the waits above, in one run (the machine may be busy): a small fraction.
             median = sorted(fast)[len(fast) // 2]
-            assert median < 0.1 * min(waited) and max(fast) < 0.5 * min(waited), (fast, waited)
+            assert median < 0.1 * settings.db_pool_timeout and max(fast) < 0.5 * settings.db_pool_timeout, (
+                fast
+            )
             print(
                 f"\n503 while the database is down: first {len(waited)} after "
                 f"{', '.join(f'{e * 1000:.0f}' for e in waited)} ms (pool timeout 1 s), then "
