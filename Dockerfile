@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # productcore's image: the wheel and its dependencies are built in one stage; the final stage
 # installs only those wheels (no sources, no build tools) and runs as a non-root user.
-# Configuration is by PRODUCTCORE_* environment variables (README "Configuration").
+# Configuration is by PRODUCTCORE_* environment variables (docs/configuration.md).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

@@ -29,6 +29,6 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
-    """The benchmark harness (README "Benchmarks"); options after ``--`` go to bench/run.py."""
+    """The benchmark harness (docs/performance.md, "Benchmarks"); options after ``--`` go to bench/run.py."""
     session.install("-e", ".[bench]")
     session.run("python", "bench/run.py", *session.posargs)

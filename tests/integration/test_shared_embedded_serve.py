@@ -18,8 +18,8 @@ import pytest
 
 from entrypoints.apikeys import WRITE, generate
 
-# README: an API write reaches other instances within 50 ms, a change made elsewhere (SQL, the CLI)
-# within 500 ms.
+# docs/reliability.md: an API write reaches other instances within 50 ms, a change made elsewhere
+# (SQL, the CLI) within 500 ms.
 DELIVERY_BOUND = 0.050
 RELAY_BOUND = 0.500
 
@@ -125,7 +125,7 @@ def _postgres_pid(data_dir: Path) -> int:
 def test_two_serve_processes_on_one_data_dir_share_the_cache(
     servers: tuple[Serve, Serve], env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A CLI update and a PUT through A reach B (and A) within the README's bounds, through one Valkey."""
+    """A CLI update and a PUT through A reach B (and A) within the docs' bounds, through one Valkey."""
     a, b = servers
     state = json.loads((tmp_path / "valkey" / "server.json").read_text())
     assert len(state["users"]) == 2, "both serve processes use the data directory's one Valkey"

@@ -97,7 +97,7 @@ def test_the_trusted_proxy_in_compose_is_nginx() -> None:
 
 
 def test_compose_redis_evicts_and_never_persists() -> None:
-    """Redis in compose runs as the README requires: allkeys-lru, no snapshots, no append-only file."""
+    """Redis in compose runs as docs/caching.md requires: allkeys-lru, no snapshots, no append-only file."""
     command = _yaml(ROOT / "compose.yaml")["services"]["redis"]["command"]
     options = dict(zip(command[1::2], command[2::2], strict=True))
     assert options["--maxmemory-policy"] == "allkeys-lru"

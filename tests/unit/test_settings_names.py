@@ -45,7 +45,7 @@ def test_an_unknown_variable_is_refused_with_the_closest_known_one(typo: str, me
     assert str(raised.value) == f"{typo} is not a known setting (did you mean {meant}?)"
 
 
-def test_an_unknown_variable_with_no_close_match_points_to_the_readme() -> None:
+def test_an_unknown_variable_with_no_close_match_points_to_the_settings_page() -> None:
     """A name like no setting is refused all the same, pointing to where the settings are listed."""
     expected = r"^PRODUCTCORE_BANANA is not a known setting \(see docs/configuration.md"
     with pytest.raises(ConfigError, match=expected):

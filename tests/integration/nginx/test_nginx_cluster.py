@@ -15,7 +15,7 @@ from tests.integration.helpers import assert_problem
 from tests.integration.nginx.cluster import Nginx
 
 DELIVERY_BOUND = 0.050
-"""README ("Caching and the consistency you get"): an API write reaches every instance's L1 within 50 ms."""
+"""docs/reliability.md: an API write reaches every instance's L1 within 50 ms."""
 CLIENT_TIMEOUT = 10.0
 """client_header_timeout and client_body_timeout in deploy/nginx/productcore.conf.template."""
 
@@ -41,7 +41,7 @@ def test_a_put_through_nginx_is_read_back_through_nginx_and_on_every_instance(
     shared_cluster: Nginx, write_token: tuple[str, str]
 ) -> None:
     """After a PUT through nginx returns, no GET (nginx or any instance) that starts more than the
-    README's 50 ms later shows an older version, though every instance had the old one in L1."""
+    docs' 50 ms later shows an older version, though every instance had the old one in L1."""
     targets = [shared_cluster.client(), *(i.client() for i in shared_cluster.instances)]
     auth = {"Authorization": f"Bearer {write_token[0]}"}
     delays = []

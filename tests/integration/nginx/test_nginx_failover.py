@@ -142,6 +142,6 @@ def _check_final_state(
     with psycopg.connect(database) as conn:
         row = conn.execute("SELECT price, version FROM products WHERE id = %s", (product,)).fetchone()
     assert row is not None and row[0] in allowed and row[1] >= writes[last][2], (product, row, writes[-3:])
-    for http in readers:  # the README's delivery bound has passed since the last write
+    for http in readers:  # the delivery bound of docs/reliability.md has passed since the last write
         body = http.get(f"/products/{product}").json()
         assert (Decimal(body["price"]), body["version"]) == (row[0], row[1]), (product, body, row)
