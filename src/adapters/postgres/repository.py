@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from adapters.breaker import CircuitBreaker
 from adapters.postgres.pages import COLUMNS, Counting, Window
 from adapters.postgres.pool import connect_outcomes, direct_connection
+from adapters.postgres.writes import BatchedWrites
 from productcore.errors import (
     FieldError,
     InvalidInput,
@@ -53,6 +54,7 @@ class PostgresProductRepository:
     def __init__(self, pool: AsyncConnectionPool, breaker: CircuitBreaker | None = None) -> None:
         self._pool = pool
         self.breaker = breaker or CircuitBreaker(failures=3, reset_after=0.5)
+        self.writes = BatchedWrites(self._connection, self._update_one)
 
     def _unreachable(self) -> bool:
         """Whether the pool's own attempts to connect are failing (unknown: assume they are)."""
@@ -153,7 +155,11 @@ class PostgresProductRepository:
             return rows, await counting.total(conn, await counted.fetchone())
 
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
-        """Set price and stock in one statement; the trigger bumps the version."""
+        """Set price and stock, committed with the writes of the moment; the trigger bumps the version."""
+        return await self.writes.update(product_id, change, expected_version)
+
+    async def _update_one(self, product_id: int, change: PriceStock, expected_version: int | None) -> Product:
+        """Set price and stock in a statement of its own."""
         params = {
             "id": product_id,
             "price": change.price,

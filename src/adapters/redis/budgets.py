@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from adapters.redis.batching import GroupCommit
+from adapters.batching import GroupCommit
 
 Strategy = Literal["sliding-window-counter", "moving-window"]
 

@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from adapters.batching import GroupCommit
 from adapters.breaker import CircuitBreaker
 from adapters.redis import scripts
-from adapters.redis.batching import GroupCommit
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
 from productcore.errors import ServiceUnavailable
 from productcore.model import CachedProduct

@@ -1,4 +1,4 @@
-"""Group commit for Redis calls: the calls of a moment go out together, as one script call.
+"""Group commit: the calls of a moment go out together, as one call (a Redis script, a statement).
 
 A redis-py command costs more CPU than serving a cached product, so the hot paths do not each make
 one. Callers join the batch being gathered (one entry per key, each holding its callers' futures);
