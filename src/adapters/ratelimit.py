@@ -176,11 +176,10 @@ async def open_limiter(
     client = Redis.from_url(
         redis_url,
         socket_connect_timeout=store_timeout,
-        socket_timeout=store_timeout,
         retry=Retry(NoBackoff(), 0),
         client_name="productcore-ratelimit",
     )
-    budgets = BatchedBudgets(client, key_prefix, strategy)
+    budgets = BatchedBudgets(client, key_prefix, strategy, timeout=store_timeout)
     try:
         yield Limiter(budgets, local, retry_after=retry_after)
     finally:

@@ -93,7 +93,7 @@ async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator
         stats=stats,
         call_timeout=settings.redis_timeout,
     )
-    bus = RedisInvalidationBus(client, cache.keys.channel, breaker)
+    bus = RedisInvalidationBus(client, cache.keys.channel, breaker, timeout=settings.redis_timeout)
     layer = CacheLayer(stats, cache, bus, health_checks=[RedisHealth(client, breaker)])
     task = None
     if settings.l1_size > 0:

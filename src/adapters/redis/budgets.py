@@ -135,6 +135,7 @@ class BatchedBudgets:
         strategy: ``sliding-window-counter`` (two counters per budget) or ``moving-window`` (one
             timestamp per request in the window, exact).
         interval: Least time between two batches, in seconds.
+        timeout: Longest wait for Redis's answer to a batch, in seconds.
         lease_divisor: A lease is this fraction of a budget's quota (0: no leases).
         lease_seconds: Longest life of a lease.
     """
@@ -146,6 +147,7 @@ class BatchedBudgets:
         strategy: Strategy,
         *,
         interval: float = 0.001,
+        timeout: float = 0.25,
         lease_divisor: int = 100,
         lease_seconds: float = 1.0,
     ) -> None:
@@ -153,6 +155,7 @@ class BatchedBudgets:
         self._prefix = key_prefix
         self._mode = "m" if strategy == "moving-window" else "c"
         self._batches = GroupCommit[_Entry](self._run, interval=interval)
+        self._timeout = timeout
         self._lease_divisor = lease_divisor
         self._lease_seconds = lease_seconds
         self._leases: dict[str, _Lease] = {}
@@ -188,7 +191,8 @@ class BatchedBudgets:
         args: list[str | int] = [self._mode]
         for entry in batch.values():
             args += [entry.quota, entry.window_ms, len(entry.waiters) + entry.lease]
-        replies = await self._script(keys=list(batch), args=args)
+        async with asyncio.timeout(self._timeout):
+            replies = await self._script(keys=list(batch), args=args)
         now = time.monotonic()
         for (key, entry), (allowed, room, reset_ms) in zip(batch.items(), replies, strict=True):
             allowed, room, reset = int(allowed), int(room), int(reset_ms) / 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -20,25 +21,30 @@ _BATCH = 500
 class RedisInvalidationBus:
     """Publishes invalidations on one channel; large batches go out as several messages."""
 
-    def __init__(self, client: Redis, channel: str, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self, client: Redis, channel: str, breaker: CircuitBreaker | None = None, *, timeout: float = 0.25
+    ) -> None:
         self._client = client
         self.channel = channel
         self._breaker = breaker or CircuitBreaker()
+        self._timeout = timeout
 
     async def publish(self, invalidations: Sequence[Invalidation], *, flush: bool = False) -> bool:
         """Publish; False when Redis cannot be reached (or the breaker is open)."""
         if not self._breaker.allow():
             return False
+        seconds = self._timeout * (1 + len(invalidations) // _BATCH)
         try:
             with self._breaker.watching(FAILURES):
-                if flush or not invalidations:
-                    await self._client.publish(
-                        self.channel, encode_message(invalidations[:_BATCH], flush=flush)
-                    )
-                    invalidations = invalidations[_BATCH:]
-                for start in range(0, len(invalidations), _BATCH):
-                    chunk = invalidations[start : start + _BATCH]
-                    await self._client.publish(self.channel, encode_message(chunk, flush=False))
+                async with asyncio.timeout(seconds):
+                    if flush or not invalidations:
+                        await self._client.publish(
+                            self.channel, encode_message(invalidations[:_BATCH], flush=flush)
+                        )
+                        invalidations = invalidations[_BATCH:]
+                    for start in range(0, len(invalidations), _BATCH):
+                        chunk = invalidations[start : start + _BATCH]
+                        await self._client.publish(self.channel, encode_message(chunk, flush=False))
         except FAILURES as error:
             log.warning("publishing invalidations failed (%s)", type(error).__name__)
             return False

@@ -84,6 +84,8 @@ def _outcome(reply: list[Any], token: str) -> CacheLookup:
 
 
 _TOMBSTONES_PER_CALL = 500
+_SCAN_SECONDS = 120.0
+"""Longest time an operation that walks every key of the prefix (after a TRUNCATE) may take."""
 
 
 @dataclass(slots=True)
@@ -168,17 +170,19 @@ class RedisProductCache:
             return fallback
         try:
             with self.breaker.watching(FAILURES):
-                return await operation()
+                async with asyncio.timeout(self._call_timeout):
+                    return await operation()
         except FAILURES as error:
             self._stats.l2_errors += 1
             log.warning("Redis cache call failed (%s); serving from PostgreSQL", type(error).__name__)
             return fallback
 
-    async def _required(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run ``operation``; a Redis failure becomes ``ServiceUnavailable``."""
+    async def _required(self, operation: Callable[[], Awaitable[T]], seconds: float = 5.0) -> T:
+        """Run ``operation`` within ``seconds``; a Redis failure becomes ``ServiceUnavailable``."""
         try:
             with self.breaker.watching(FAILURES):
-                return await operation()
+                async with asyncio.timeout(max(seconds, self._call_timeout)):
+                    return await operation()
         except FAILURES as error:
             raise ServiceUnavailable(f"the cache is unavailable ({type(error).__name__})") from None
 
@@ -200,8 +204,7 @@ class RedisProductCache:
             for lookup in lookups:
                 keys += (self.keys.entry(lookup.product_id), self.keys.lease(lookup.product_id))
                 args.append(lookup.token)
-            async with asyncio.timeout(self._call_timeout):
-                replies: list[Any] = await self._lookup(keys=keys, args=args)
+            replies: list[Any] = await self._lookup(keys=keys, args=args)
             return replies
 
         replies = await self._guarded(run, None)
@@ -230,8 +233,7 @@ class RedisProductCache:
                 keys += (self.keys.entry(store.product_id), self.keys.lease(store.product_id))
                 args += (store.token, store.entry.version) if with_token else (store.entry.version,)
                 args.append(store.entry.body or b"")
-            async with asyncio.timeout(self._call_timeout):
-                replies: list[Any] = await script(keys=keys, args=args)
+            replies: list[Any] = await script(keys=keys, args=args)
             return replies
 
         replies = await self._guarded(run, None)
@@ -303,7 +305,7 @@ class RedisProductCache:
             if batch:
                 await self._bump(keys=batch, args=[_ms(self._times.ttl)])
 
-        await self._required(run)
+        await self._required(run, seconds=_SCAN_SECONDS)
 
     async def relayed(self, position: int) -> None:
         """Record that every change up to this outbox position is in the cache."""
@@ -331,7 +333,7 @@ class RedisProductCache:
             if batch:
                 await self._client.delete(*batch)
 
-        await self._required(run)
+        await self._required(run, seconds=_SCAN_SECONDS)
 
     async def raw(self, product_id: int) -> bytes | None:
         """The stored value of an id as it is (for inspection and tests)."""
