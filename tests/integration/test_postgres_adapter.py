@@ -135,6 +135,21 @@ async def test_large_filtered_counts_become_flagged_estimates(own_pool: AsyncCon
     assert 101 <= estimated.value <= 6000
 
 
+async def test_a_page_that_is_not_full_knows_its_total_without_an_estimate(
+    own_pool: AsyncConnectionPool,
+) -> None:
+    """Past the cap, a page by offset that holds the last matches gives the exact total, not an estimate."""
+    repository = PostgresProductRepository(own_pool)
+    await _reset(own_pool, [(f"Heron {i}", Decimal(i), 1) for i in range(30)])
+    criteria = SearchCriteria(name="heron")
+    rows, total = await repository.page(criteria, Sort.ID, 101, exact_up_to=5)
+    assert (len(rows), total) == (30, Total(30, exact=True))
+    rows, total = await repository.page(criteria, Sort.ID, 11, offset=20, exact_up_to=5)
+    assert (len(rows), total) == (10, Total(30, exact=True))
+    rows, total = await repository.page(criteria, Sort.ID, 11, offset=10, exact_up_to=5)
+    assert len(rows) == 11 and not total.exact, "a full page counts (here past the cap: an estimate)"
+
+
 async def test_an_estimate_never_exceeds_the_catalogue(own_pool: AsyncConnectionPool) -> None:
     """A stale planner estimate (here after deleting most rows) is capped by the exact total."""
     repository = PostgresProductRepository(own_pool)

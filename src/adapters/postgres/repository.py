@@ -128,10 +128,8 @@ class PostgresProductRepository:
 
         An estimate is the planner's, at least what was counted and at most the catalogue's size.
         """
-        counting = Counting(criteria, exact_up_to)
         async with self._connection() as conn:
-            cur = await conn.execute(counting.query, counting.params)
-            return await counting.total(conn, await cur.fetchone())
+            return await Counting(criteria, exact_up_to).total(conn)
 
     async def page(
         self,
@@ -144,15 +142,19 @@ class PostgresProductRepository:
         exact_up_to: int,
     ) -> tuple[list[Product], Total]:
         """``fetch``, then ``count``, on one connection: a page never holds two, and when one statement
-        fails nothing of the page keeps running (``bench/page_queries.py`` compares the ways)."""
+        fails nothing of the page keeps running (``bench/page_queries.py`` compares the ways).
+
+        A page by offset that is not full is the last: its total is known without counting.
+        """
         window = Window(criteria, sort, limit, offset, cursor)
         counting = Counting(criteria, exact_up_to)
         async with self._connection() as conn:
             cur = conn.cursor(row_factory=class_row(Product))
             await cur.execute(window.query, window.params)
             rows = window.ordered(await cur.fetchall())
-            counted = await conn.execute(counting.query, counting.params)
-            return rows, await counting.total(conn, await counted.fetchone())
+            if cursor is None and len(rows) < limit and (rows or not offset):
+                return rows, Total(offset + len(rows), exact=True)
+            return rows, await counting.total(conn)
 
     async def update(self, product_id: int, change: PriceStock, *, expected_version: int | None) -> Product:
         """Set price and stock, committed with the writes of the moment; the trigger bumps the version."""
