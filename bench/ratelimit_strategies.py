@@ -1,8 +1,13 @@
-"""Cost of the two rate-limit strategies: time per decision and Redis memory per client.
+"""Cost of the two rate-limit strategies: time per decision, script calls, Redis memory per client.
 
-One decision is what the HTTP gate does per request: ``hit`` then ``get_window_stats``. Each client
-spends its whole quota (the smallest case goes 20% over it, so refusals are measured too); the
-bytes are Redis ``MEMORY USAGE`` of the client's keys at the end.
+Decisions go through the service's own limiter (``adapters.ratelimit.open_limiter``: batched Lua
+decisions with leases). Three figures per strategy and quota:
+
+- a lone decision: one client's requests one after another, each awaited (the round trip a request
+  pays when the service is idle);
+- under load: 2,000 decisions at once from 200 clients, per decision: wall time and script calls
+  (what batching saves; the limiter makes the same calls whatever the HTTP server);
+- Redis ``MEMORY USAGE`` of one client's budget once it has spent its whole quota.
 
     python bench/ratelimit_strategies.py                      # embedded Valkey
     python bench/ratelimit_strategies.py --redis-url redis://127.0.0.1:6379/0
@@ -20,7 +25,7 @@ from collections.abc import Iterator
 
 import redis.asyncio as redis
 
-from adapters.ratelimit import STRATEGIES, Policy, Strategy, _decide, open_limiter
+from adapters.ratelimit import STRATEGIES, Policy, Strategy, open_limiter
 
 
 @contextlib.contextmanager
@@ -35,49 +40,57 @@ def redis_server(url: str | None) -> Iterator[str]:
         yield embedded
 
 
-async def run_case(
-    redis_url: str | None, strategy: Strategy, quota: int, clients: int, requests: int
-) -> tuple[float, float, float | None]:
-    """Return (mean µs, p99 µs per decision, Redis bytes per client) for one configuration."""
+async def run_case(redis_url: str, strategy: Strategy, quota: int) -> dict[str, float]:
+    """Figures of one strategy and quota (see the module docstring)."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     policy = Policy.parse("read", f"{quota}/minute")
     async with open_limiter(redis_url, strategy=strategy, key_prefix=prefix, store_timeout=5) as limiter:
-        engine = limiter._shared or limiter._local
+        budgets = limiter.shared
+        assert budgets is not None
         timings = []
-        for client in range(clients):
-            for _ in range(requests):
-                start = time.perf_counter()
-                await _decide(engine, policy, f"addr:10.0.{client // 256}.{client % 256}")
-                timings.append(time.perf_counter() - start)
-    per_client = None
-    if redis_url is not None:
-        client = redis.Redis.from_url(redis_url)
-        total = 0
-        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            total += await client.memory_usage(key) or 0
-            await client.delete(key)
-        await client.aclose()
-        per_client = total / clients
+        for _ in range(min(quota, 1000)):
+            start = time.perf_counter()
+            await limiter.hit(policy, "lone")
+            timings.append(time.perf_counter() - start)
+        calls_before = budgets.batches_sent
+        start = time.perf_counter()
+        await asyncio.gather(*(limiter.hit(policy, f"addr:10.0.0.{n % 200}") for n in range(2000)))
+        loaded = (time.perf_counter() - start) / 2000
+        calls = (budgets.batches_sent - calls_before) / 2000
+        for _ in range(quota):
+            await limiter.hit(policy, "full")
+        full_key = budgets.key(policy.name, "full")
+    client = redis.Redis.from_url(redis_url)
+    size = await client.memory_usage(full_key) or 0
+    async for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        await client.delete(key)
+    await client.aclose()
     timings.sort()
-    return statistics.fmean(timings) * 1e6, timings[int(len(timings) * 0.99)] * 1e6, per_client
+    return {
+        "lone mean µs": statistics.fmean(timings) * 1e6,
+        "lone p99 µs": timings[int(len(timings) * 0.99)] * 1e6,
+        "loaded µs": loaded * 1e6,
+        "calls/decision": calls,
+        "bytes/client": size,
+    }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--redis-url", help="Redis to measure against (default: an embedded Valkey)")
-    parser.add_argument("--clients", type=int, default=50, help="distinct clients per case")
     args = parser.parse_args()
     with redis_server(args.redis_url) as url:
-        header = ("store", "strategy", "quota/min", "mean µs", "p99 µs", "bytes/client")
-        print("{:6} {:24} {:>9} {:>8} {:>8} {:>12}".format(*header))
-        for store in ("memory", "redis"):
-            for quota, requests, clients in ((100, 120, args.clients), (1000, 1000, 5), (10_000, 10_000, 1)):
-                for strategy in STRATEGIES:
-                    mean, p99, size = await run_case(
-                        url if store == "redis" else None, strategy, quota, clients, requests
-                    )
-                    bytes_text = f"{size:12.0f}" if size is not None else f"{'-':>12}"
-                    print(f"{store:6} {strategy:24} {quota:9} {mean:8.1f} {p99:8.1f} {bytes_text}")
+        print(
+            "| strategy | quota/min | lone µs (mean / p99) | loaded µs per decision | script calls per decision | Redis bytes per client |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for quota in (100, 1000, 10_000):
+            for strategy in STRATEGIES:
+                f = await run_case(url, strategy, quota)
+                print(
+                    f"| {strategy} | {quota:,} | {f['lone mean µs']:.0f} / {f['lone p99 µs']:.0f} "
+                    f"| {f['loaded µs']:.1f} | {f['calls/decision']:.3f} | {f['bytes/client']:,.0f} |"
+                )
 
 
 if __name__ == "__main__":
