@@ -45,7 +45,7 @@ def options() -> argparse.Namespace:
         help="use the bench database if it has exactly --count products (else seed it), and keep it",
     )
     parser.add_argument(
-        "--rounds", type=int, default=6, help="rounds of every scenario; the first is dropped"
+        "--rounds", type=int, default=5, help="rounds of every scenario; the first is dropped"
     )
     parser.add_argument("--seconds", type=int, default=3, help="length of one wrk run")
     parser.add_argument("--fixed-rounds", type=int, default=3, help="rounds of the fixed-rate runs")
