@@ -89,17 +89,19 @@ Price = Annotated[
     str | None,
     Parameter(
         description="Amount with at most two decimals, e.g. 10 or 19.99",
-        # Checked with amount_problem, which says what is wrong with the amount.
+        # Read by the core's parse_price, which says what is wrong with the amount.
         schema_extra={"pattern": PRICE_PATTERN},
     ),
 ]
 NameQuery = Annotated[
     str | None,
     Parameter(
-        min_length=1,
-        max_length=MAX_NAME_QUERY,
         description="Case-insensitive substring of the name (not blank, no NUL)",
-        # Checked by the service's search criteria, which say what is wrong with the name.
-        schema_extra={"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+        # Checked by the service's search criteria (as the CLI's --name is), which say what is wrong.
+        schema_extra={
+            "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+            "min_length": 1,
+            "max_length": MAX_NAME_QUERY,
+        },
     ),
 ]
