@@ -9,7 +9,7 @@ from decimal import Decimal
 import click
 import pytest
 
-from entrypoints.cli.importing import ImportReport, read_products
+from entrypoints.cli.importing import BadFile, ImportReport, read_products
 from entrypoints.cli.params import PRICE, STOCK
 from productcore.errors import InvalidInput, InvalidQuery
 from productcore.model import Cursor, Product, SearchCriteria, Sort
@@ -148,6 +148,12 @@ def import_errors(file_format: str, text: str) -> list[tuple[int, str]]:
 def test_csv_cells_are_read_by_the_core_rules(row: str, message: str) -> None:
     """CSV used to take 1_000, 1e1 and padded numbers (Python's Decimal() and int()); now as HTTP does."""
     assert import_errors("csv", f"name,price,stock\n{row}\n") == [(2, message)]
+
+
+def test_a_csv_naming_a_column_twice_is_refused() -> None:
+    """`name,price,stock,name` used to store the second name silently; the header is now refused."""
+    with pytest.raises(BadFile, match="columns named more than once: name"):
+        import_errors("csv", "name,price,stock,name\nLamp,1.00,1,Other\n")
 
 
 @pytest.mark.parametrize(

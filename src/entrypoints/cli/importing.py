@@ -84,6 +84,9 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
         raise BadFile(
             1, f"unknown columns: {', '.join(sorted(unknown))} (allowed: name, price, stock, description)"
         )
+    repeated = sorted({column for column in reader.fieldnames if reader.fieldnames.count(column) > 1})
+    if repeated:
+        raise BadFile(1, f"columns named more than once: {', '.join(repeated)} (name each column once)")
     return _csv_records(reader)
 
 
