@@ -10,7 +10,7 @@ import click
 import pytest
 
 from entrypoints.cli.importing import BadFile, ImportReport, read_products
-from entrypoints.cli.params import PRICE, STOCK
+from entrypoints.cli.params import PRICE, PRODUCT_ID, STOCK
 from productcore.errors import InvalidInput, InvalidQuery
 from productcore.model import Cursor, Product, SearchCriteria, Sort
 from productcore.pagination import decode_cursor, encode_cursor, sort_key
@@ -183,3 +183,11 @@ def test_a_jsonl_number_price_is_read_exactly() -> None:
     report = ImportReport()
     rows = list(read_products("jsonl", io.StringIO('{"name": "Lamp", "price": 1e1, "stock": 1}\n'), report))
     assert not report.errors and rows[0] is not None and rows[0].price == Decimal(10)
+
+
+@pytest.mark.parametrize("text", [" 7", "1" * 5000, "+7", "7.0"])
+def test_the_cli_reads_a_product_id_as_the_http_api_does(text: str) -> None:
+    """Ids are plain digits: padding used to be stripped, and 5000 digits crashed int() with a traceback."""
+    with pytest.raises(click.BadParameter, match="is not a product id"):
+        PRODUCT_ID.convert(text, None, None)
+    assert PRODUCT_ID.convert("007", None, None) == 7

@@ -14,6 +14,7 @@ from productcore.validation import (
     WHOLE_NUMBER_PROBLEM,
     parse_price,
     parse_stock,
+    whole_number,
 )
 
 T = TypeVar("T")
@@ -71,13 +72,14 @@ class ProductIdType(click.ParamType):  # type: ignore[type-arg]  # generic only 
     name = "id"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        """Parse and check an id; a bad one is a usage error that says what an id is."""
+        """Parse and check an id as the HTTP API does; a bad one is a usage error saying what an id is."""
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif str(value).strip().isascii() and str(value).strip().isdigit():
-            number = int(str(value).strip())
         else:
-            self.fail(f"{value!r} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
+            try:
+                number = whole_number(str(value), MAX_ID)
+            except ValueError:
+                self.fail(f"{value!r} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
         if not 1 <= number <= MAX_ID:
             self.fail(f"{value} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
         return number
