@@ -76,8 +76,8 @@ def parse_price(text: str) -> Decimal:
 def whole_number(text: str, ceiling: int) -> int:
     """The integer ``text`` spells in plain ASCII digits (a leading ``-`` allowed).
 
-    Values beyond ``ceiling`` either way come back as ``ceiling + 1`` (or its negative), so that a
-    range check refuses them without converting thousands of digits.
+    Text with more digits than ``ceiling`` has comes back as ``ceiling + 1`` (or its negative), so
+    that a range check refuses it without converting thousands of digits.
 
     Raises:
         ValueError: the text is not plain digits.
