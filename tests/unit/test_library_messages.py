@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
+from litestar.exceptions import ClientException
 from litestar.testing import AsyncTestClient
 
 from entrypoints.http.messages import UNKNOWN
+from entrypoints.http.problems import http_problem
 from tests.unit.products_app import products_app
 
 JSON = {"content-type": "application/json"}
@@ -96,3 +99,47 @@ async def test_no_bad_request_falls_through_to_the_catch_all(
     """Every field of every bad request is explained by a rule of ours, never by the catch-all."""
     for error in await errors_of(method, url, body):
         assert error["message"] != UNKNOWN and "`" not in error["message"], error
+
+
+async def test_a_malformed_content_length_names_the_header() -> None:
+    """Litestar's "Invalid content-length" 400 names the header in our words, not its own text."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": "/products/1",
+        "raw_path": b"/products/1",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"x"), (b"content-type", b"application/json"), (b"content-length", b"abc")],
+        "client": ("127.0.0.1", 1),
+        "server": ("x", 80),
+        "state": {},
+    }
+    requests = [{"type": "http.request", "body": b'{"price": "1.00", "stock": 1}', "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return requests.pop(0) if requests else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await products_app()(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400
+    body = msgspec.json.decode(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert body["errors"] == [
+        {
+            "location": "header",
+            "field": "Content-Length",
+            "message": "must be the length of the body in bytes, in digits",
+        }
+    ]
+
+
+def test_other_unreadable_requests_show_none_of_litestars_text() -> None:
+    """Any other 400 Litestar raises itself is said in our words, whatever its text."""
+    problem = http_problem(ClientException("Unexpected eof in multipart/form-data"))
+    assert problem.detail == "body: could not be read"

@@ -3,8 +3,9 @@
 The service checks what clients send by its own rules and in its own words (``productcore.validation``
 for prices, stock levels and names; ``entrypoints.json_fields`` for the PUT body; the parameter
 decoders of ``entrypoints.http.parameters`` for ids, pages and limits): those messages are shown as
-they are. Litestar is left three checks of its own: a ``sort`` that is not an order, a PUT without
-a body, and the parameter decoders' errors, which it passes on. Each is pinned, through the real
+they are. Litestar is left a few checks of its own: a ``sort`` that is not an order, a PUT without
+a body, a malformed ``Content-Length``, and the parameter decoders' errors, which it passes on; the
+text of any other request it cannot read is never shown. Each is pinned, through the real
 library, by ``tests/unit/test_library_messages.py``: an upgrade that rewords one fails that test
 instead of reaching clients as "has an invalid value".
 """
@@ -40,3 +41,10 @@ def library_field_problem(location: str | None, key: str, message: str) -> dict[
     if key == "data":  # the handler's name for the body
         key, message = "body", BODY_REQUIRED if message == "is required" else message
     return field_problem(location, key, message)
+
+
+def unreadable_request(detail: str | None) -> dict[str, str]:
+    """The ``errors`` entry of a 400 that Litestar raised itself (its own text is not shown)."""
+    if detail is not None and detail.startswith("Invalid content-length"):
+        return field_problem("header", "Content-Length", "must be the length of the body in bytes, in digits")
+    return field_problem("body", "body", "could not be read")

@@ -17,7 +17,7 @@ from litestar.plugins.problem_details import (
 )
 from litestar.types import Receive, Scope, Send
 
-from entrypoints.http.messages import field_problem, library_field_problem
+from entrypoints.http.messages import field_problem, library_field_problem, unreadable_request
 from entrypoints.http.request_id import request_id
 from entrypoints.http.schemas import Problem
 from productcore.errors import (
@@ -168,9 +168,9 @@ _HTTP_DETAILS = {
 def http_problem(error: HTTPException) -> ApiProblem:
     """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
     if error.status_code == 400:
-        detail = error.detail or "the request body could not be read"
-        field = library_field_problem("body", "body", detail)
-        return _problem(DOMAIN_PROBLEMS[InvalidInput], f"body: {field['message']}", errors=[field])
+        field = unreadable_request(error.detail)
+        detail = f"{field['field']}: {field['message']}"
+        return _problem(DOMAIN_PROBLEMS[InvalidInput], detail, errors=[field])
     status = HTTPStatus(error.status_code)
     kind = HTTP_PROBLEMS.get(
         status, ProblemKind(status, status.phrase.lower().replace(" ", "-"), status.phrase)
