@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import msgspec
 
@@ -86,7 +86,3 @@ class CacheStats:
     invalidations_sent: int = 0
     invalidations_applied: int = 0
     l1_flushes: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        """The counters by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -5,19 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from decimal import Decimal
 
 import msgspec
 
 from productcore.errors import FieldError, InvalidQuery
 from productcore.model import Cursor, Product, Sort
-from productcore.validation import MAX_ID, MAX_PAGE, name_problem, price_problem
+from productcore.validation import CENT, MAX_ID, MAX_PAGE, name_problem, parse_price
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Cursor)
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]{1,512}")
-_PRICE_KEY = re.compile(r"[0-9]{1,16}(\.[0-9]{1,16})?")
-"""A price key as :func:`sort_key` writes it: plain digits (no sign, exponent or NaN), short."""
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -57,9 +54,11 @@ def _key_fits(cursor: Cursor) -> bool:
     if not isinstance(key, str):
         return False
     if column == "price":
-        if not _PRICE_KEY.fullmatch(key):
+        try:
+            parse_price(key)
+        except ValueError:
             return False
-        return price_problem(Decimal(key)) is None
+        return True
     return name_problem(key) is None
 
 
@@ -69,7 +68,7 @@ def sort_key(product: Product, sort: Sort) -> str | int:
     if column == "id":
         return product.id
     if column == "price":
-        return format(product.price, "f")
+        return format(product.price.quantize(CENT), "f")  # the text parse_price reads back
     return product.name
 
 

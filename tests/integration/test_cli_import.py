@@ -78,13 +78,14 @@ def test_import_skip_invalid_loads_the_good_rows(run, database_url: str, tmp_pat
         ("Lamp Hq2,10.00,1\n", "missing: name, price, stock"),
         ("a,b\n1,2\n", "missing: name, price, stock"),
         ("name,price,stock,colour\nLamp Hq2,1,1,red\n", "unknown columns: colour"),
+        ("name,price,stock,name\nLamp Hq2,1,1,Other Hq2\n", "columns named more than once: name"),
         ("", "expected a header"),
     ],
 )
 def test_a_csv_with_an_unusable_header_is_a_file_error(
     run, database_url: str, tmp_path: Path, text: str, reason: str, skip_invalid: bool
 ) -> None:
-    """A header lacking required columns, or with unknown ones, loads nothing, even with --skip-invalid."""
+    """A header lacking required columns, or with unknown or repeated ones, loads nothing, even skipping."""
     path = tmp_path / "header.csv"
     path.write_text(text, encoding="utf-8")
     result = run("import", *(["--skip-invalid"] if skip_invalid else []), str(path))

@@ -61,7 +61,8 @@ def test_import_messages_read_as_sentences(database_url: str, tmp_path: Path) ->
     )
     result = invoke("import", str(bad), env=env)
     assert result.exit_code == 1
-    assert f"{bad}:1: stock must be an integer, not a string" in result.output
+    # A row's stock is read as the PUT body's is, and explained in the same words.
+    assert f"{bad}:1: stock must be a whole number written as a JSON integer, such as 5" in result.output
     assert f"{bad}:2: price is required" in result.output
     assert f"{bad}:3: colour is not a known field" in result.output
     assert "3 bad rows: nothing loaded" in result.output and "`" not in result.output

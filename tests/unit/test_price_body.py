@@ -9,10 +9,11 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from litestar.exceptions import ValidationException
 
-from entrypoints.http.body import STOCK_TYPE_PROBLEM, read_price_stock
+from entrypoints.http.body import read_price_stock
 from entrypoints.http.schemas import PRICE_PATTERN
+from entrypoints.json_fields import STOCK_TYPE_PROBLEM
+from productcore.errors import InvalidInput
 from productcore.model import PriceStock
 
 
@@ -23,10 +24,9 @@ def read(price_json: bytes, stock_json: bytes = b"1") -> PriceStock:
 
 def refusal(price_json: bytes, stock_json: bytes = b"1") -> dict[str, str]:
     """The fields a body is refused for, with their messages."""
-    with pytest.raises(ValidationException) as error:
+    with pytest.raises(InvalidInput) as error:
         read(price_json, stock_json)
-    assert isinstance(error.value.extra, list)
-    return {e["key"]: e["message"] for e in error.value.extra}
+    return {e.field: e.message for e in error.value.errors}
 
 
 def body(price: object) -> PriceStock:
@@ -93,16 +93,22 @@ def test_bad_price_and_stock_are_named_together() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "field"),
-    [(b"", "body"), (b"[]", "body"), (b'{"price": 1}', "stock"), (b'{"price": 1, "stock": 1, "x": 1}', "x")],
+    ("raw", "field", "message"),
+    [
+        (b"", "body", "is required: send a JSON object with price and stock"),
+        (b" {", "body", "is not valid JSON"),
+        (b"[]", "body", "must be a JSON object with price and stock"),
+        (b'{"price": 1}', "stock", "is required"),
+        (b'{"price": 1, "stock": 1, "x": 1}', "x", "is not a known field"),
+    ],
 )
-def test_bodies_that_are_not_a_price_and_stock_name_what_is_wrong(raw: bytes, field: str) -> None:
-    """Malformed JSON, another shape, a missing or an unknown member: each is named."""
-    with pytest.raises(ValidationException) as error:
+def test_bodies_that_are_not_a_price_and_stock_name_what_is_wrong(
+    raw: bytes, field: str, message: str
+) -> None:
+    """Malformed JSON, another shape, a missing or an unknown member: each is named, in our words."""
+    with pytest.raises(InvalidInput) as error:
         read_price_stock(raw)
-    assert isinstance(error.value.extra, list)
-    assert error.value.extra[0]["key"] == "body"  # the problem mapping turns the message into its field
-    assert field == "body" or f"`{field}`" in error.value.extra[0]["message"]
+    assert [(e.field, e.message) for e in error.value.errors] == [(field, message)]
 
 
 @given(st.from_regex(PRICE_PATTERN, fullmatch=True))

@@ -89,7 +89,6 @@ class ChangeRelayRunner:
         self._takeover_interval = takeover_interval
         self.role = "starting"
         self.relayed = 0
-        self.last_delay_s: float | None = None
         self._pending_since: float | None = None
         self.last_error: str | None = None
         self.restarts = 0
@@ -164,7 +163,6 @@ class ChangeRelayRunner:
         self.relayed += len(changes)
         self._position = max(self._position, changes[-1].seq)
         self.last_error = None
-        self.last_delay_s = max(0.0, time.time() - oldest.timestamp())
         self._pending_since = None if len(changes) < self._batch else rows[-1][4].timestamp()
         return len(changes)
 

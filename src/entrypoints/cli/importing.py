@@ -6,17 +6,15 @@ import csv
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-import msgspec
-
 from adapters.postgres.bulk import ProductRow
-from entrypoints.http.messages import field_problem
-from productcore.validation import price_problem, stock_problem
+from entrypoints import json_fields
+from productcore.errors import FieldError, InvalidInput
+from productcore.validation import parse_name, parse_price, parse_stock, parsed
 
-MAX_NAME = 500
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
@@ -29,16 +27,6 @@ class BadFile(Exception):
         self.reason = reason
 
 
-class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    price: Decimal
-    stock: int
-    description: str | None = None
-
-
-_decoder = msgspec.json.Decoder(_JsonRow)
-
-
 @dataclass
 class ImportReport:
     """What a pass over a file found: the bad lines, with a reason each."""
@@ -47,17 +35,24 @@ class ImportReport:
     rows: int = 0
 
 
-def _checked(name: str, description: str | None, price: Decimal, stock: int) -> ProductRow | str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        return f"name must have 1 to {MAX_NAME} characters"
-    if "\x00" in name or (description is not None and "\x00" in description):
-        return "text must not contain NUL characters"
-    if (problem := price_problem(price)) is not None:
-        return f"price {problem}"
-    if (problem := stock_problem(stock)) is not None:
-        return f"stock {problem}"
-    return ProductRow(name=name, description=description or None, price=price, stock=stock)
+def _description(text: str | None) -> str | None:
+    """A description: any text without NUL characters; an empty one is none."""
+    if text is not None and "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text or None
+
+
+def _row(
+    errors: list[FieldError],
+    name: str | None,
+    description: str | None,
+    price: Decimal | None,
+    stock: int | None,
+) -> ProductRow | str:
+    """The row of checked values, or what is wrong with each bad one, as one line of the report."""
+    if errors or name is None or price is None or stock is None:
+        return "; ".join(f"{e.field} {e.message}" for e in errors)
+    return ProductRow(name=name, description=description, price=price, stock=stock)
 
 
 def format_of(path: Path) -> str:
@@ -89,6 +84,9 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
         raise BadFile(
             1, f"unknown columns: {', '.join(sorted(unknown))} (allowed: name, price, stock, description)"
         )
+    repeated = sorted({column for column in reader.fieldnames if reader.fieldnames.count(column) > 1})
+    if repeated:
+        raise BadFile(1, f"columns named more than once: {', '.join(repeated)} (name each column once)")
     return _csv_records(reader)
 
 
@@ -98,17 +96,17 @@ def _csv_records(reader: csv.DictReader[str]) -> Iterator[tuple[int, ProductRow 
         if None in record or any(v is None for v in record.values()):
             yield line, "wrong number of fields"
             continue
-        try:
-            price = Decimal(record["price"].strip())
-        except InvalidOperation:
-            yield line, f"price {record['price']!r} is not a decimal number"
-            continue
-        try:
-            stock = int(record["stock"].strip())
-        except ValueError:
-            yield line, f"stock {record['stock']!r} is not an integer"
-            continue
-        yield line, _checked(record["name"], record.get("description"), price, stock)
+        errors: list[FieldError] = []
+        yield (
+            line,
+            _row(
+                errors,
+                parsed(errors, "name", parse_name, record["name"]),
+                parsed(errors, "description", _description, record.get("description")),
+                parsed(errors, "price", parse_price, record["price"]),
+                parsed(errors, "stock", parse_stock, record["stock"]),
+            ),
+        )
 
 
 def _jsonl_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
@@ -127,24 +125,28 @@ def _jsonl_rows(handle: IO[str]) -> Iterator[tuple[int, ProductRow | str]]:
 
 def _jsonl_records(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, ProductRow | str]]:
     for line, text in lines:
-        if not text.strip():
-            continue
-        try:
-            row = _decoder.decode(text)
-        except msgspec.ValidationError as error:
-            yield line, _plain(str(error))
-            continue
-        except msgspec.DecodeError as error:
-            yield line, f"not a JSON object ({error})"
-            continue
-        yield line, _checked(row.name, row.description, row.price, row.stock)
+        if text.strip():
+            yield line, _jsonl_row(text)
 
 
-def _plain(message: str) -> str:
-    """A msgspec validation message as the CSV reader words its own: the field, then what is wrong."""
-    text, _, where = message.partition(" - at `$.")
-    problem = field_problem(None, where.rstrip("`") or "row", text)
-    return f"{problem['field']} {problem['message']}"
+def _jsonl_row(text: str) -> ProductRow | str:
+    """A row read as the PUT body is: the same JSON rules for the price and the stock."""
+    try:
+        found = json_fields.members(text, ("name", "price", "stock"), ("description",), whole="row")
+    except InvalidInput as error:
+        return "; ".join(f"{e.field} {e.message}" for e in error.errors)
+    errors: list[FieldError] = []
+    return _row(
+        errors,
+        parsed(errors, "name", lambda raw: parse_name(json_fields.text(raw)), found["name"]),
+        parsed(errors, "description", _json_description, found.get("description", b"null")),
+        parsed(errors, "price", json_fields.price, found["price"]),
+        parsed(errors, "stock", json_fields.stock, found["stock"]),
+    )
+
+
+def _json_description(raw: bytes) -> str | None:
+    return _description(json_fields.optional_text(raw))
 
 
 def read_products(file_format: str, handle: IO[str], report: ImportReport) -> Iterator[ProductRow | None]:

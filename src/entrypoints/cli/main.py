@@ -16,7 +16,7 @@ import msgspec
 from adapters.postgres import migrate
 from entrypoints.cli.failures import FailingCleanly, Failure, sigterm_fails
 from entrypoints.cli.keys import keys, with_demo_key
-from entrypoints.cli.params import PRICE, PRICE_BOUND, PRODUCT_ID, STOCK
+from entrypoints.cli.params import PRICE, PRODUCT_ID, STOCK
 from entrypoints.cli.servers import cache_server, database, load_settings, url_of
 from entrypoints.container import open_service
 from productcore.errors import InvalidInput, ProductNotFound, ServiceUnavailable, VersionConflict
@@ -181,8 +181,8 @@ def get(product_id: int) -> None:
 
 @cli.command()
 @click.option("--name", help="Case-insensitive substring of the name.")
-@click.option("--min-price", type=PRICE_BOUND, help="Lowest price, inclusive.")
-@click.option("--max-price", type=PRICE_BOUND, help="Highest price, inclusive.")
+@click.option("--min-price", type=PRICE, help="Lowest price, inclusive.")
+@click.option("--max-price", type=PRICE, help="Highest price, inclusive.")
 @click.option("--page", default=1, show_default=True, type=int)
 @click.option("--limit", default=20, show_default=True, type=int)
 @click.option("--sort", default="id", show_default=True, type=click.Choice([s.value for s in Sort]))

@@ -2,65 +2,67 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import click
 
-from productcore.validation import CENT, MAX_ID, price_problem, stock_problem
+from productcore.validation import (
+    AMOUNT_PROBLEM,
+    MAX_ID,
+    WHOLE_NUMBER_PROBLEM,
+    parse_price,
+    parse_stock,
+    whole_number,
+)
+
+T = TypeVar("T")
+
+
+def _parsed(
+    parse: Callable[[str], T],
+    value: Any,
+    param: click.Parameter | None,
+    ctx: click.Context | None,
+) -> T:
+    """``parse(value)`` by the core's rule; its refusal is a usage error quoting the value."""
+    try:
+        return parse(str(value))
+    except ValueError as error:
+        problem = str(error)
+        shown = repr(value) if problem in (AMOUNT_PROBLEM, WHOLE_NUMBER_PROBLEM) else value
+        raise click.BadParameter(f"{shown} {problem}", ctx, param) from None
 
 
 class PriceType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
-    """A price such as 19.99: a decimal number, not negative, at most two decimal places.
+    """A price such as 19.99, read by the core's ``parse_price`` (as the HTTP API reads one).
 
-    As a search bound (``bound=True``) any finite, non-negative number will do, as in the HTTP API.
+    Search bounds use it too: the HTTP API refuses ``1.234`` or ``1e1`` as a bound, and so does the CLI.
     """
 
     name = "price"
-
-    def __init__(self, *, bound: bool = False) -> None:
-        self.bound = bound
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
         """Parse and check a price; a bad one is a usage error."""
         if isinstance(value, Decimal):
             return value
-        try:
-            price = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.fail(f"{value!r} is not a decimal number such as 19.99", param, ctx)
-        if self.bound:
-            problem = None if price.is_finite() else "must be a finite number"
-            if problem is None and price < 0:
-                problem = "must not be negative"
-        else:
-            problem = price_problem(price)
-        if problem is not None:
-            self.fail(f"{value} {problem}", param, ctx)
-        return price if self.bound else price.quantize(CENT)
+        return _parsed(parse_price, value, param, ctx)
 
 
 class StockType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
-    """A stock level: a whole number, not negative."""
+    """A stock level: a whole number in plain digits, not negative, read by the core's ``parse_stock``."""
 
     name = "stock"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         """Parse and check a stock level; a bad one is a usage error."""
         if isinstance(value, int) and not isinstance(value, bool):
-            stock = value
-        else:
-            try:
-                stock = int(str(value).strip())
-            except ValueError:
-                self.fail(f"{value!r} is not a whole number", param, ctx)
-        if (problem := stock_problem(stock)) is not None:
-            self.fail(f"{value} {problem}", param, ctx)
-        return stock
+            return value
+        return _parsed(parse_stock, value, param, ctx)
 
 
 PRICE = PriceType()
-PRICE_BOUND = PriceType(bound=True)
 STOCK = StockType()
 
 
@@ -70,13 +72,14 @@ class ProductIdType(click.ParamType):  # type: ignore[type-arg]  # generic only 
     name = "id"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        """Parse and check an id; a bad one is a usage error that says what an id is."""
+        """Parse and check an id as the HTTP API does; a bad one is a usage error saying what an id is."""
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif str(value).strip().isascii() and str(value).strip().isdigit():
-            number = int(str(value).strip())
         else:
-            self.fail(f"{value!r} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
+            try:
+                number = whole_number(str(value), MAX_ID)
+            except ValueError:
+                self.fail(f"{value!r} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
         if not 1 <= number <= MAX_ID:
             self.fail(f"{value} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
         return number

@@ -9,7 +9,7 @@ from litestar.params import Parameter
 
 from entrypoints.http.schemas import PRICE_PATTERN
 from productcore.model import Sort
-from productcore.validation import MAX_ID, MAX_LIMIT, MAX_NAME_QUERY, MAX_PAGE
+from productcore.validation import MAX_ID, MAX_LIMIT, MAX_NAME_QUERY, MAX_PAGE, whole_number
 
 
 class WholeNumber(int):
@@ -55,10 +55,12 @@ def is_whole_number(annotation: Any) -> bool:
 
 def decode_whole_number(target: type[WholeNumber], value: Any) -> WholeNumber:
     """Read a :class:`WholeNumber` from its text; the error message is what the client is told."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        digits = value.lstrip("0") or "0"
-        if len(digits) <= len(str(target.high)) and target.low <= int(digits) <= target.high:
-            return target(int(digits))
+    try:
+        number = whole_number(value, target.high) if isinstance(value, str) else None
+    except ValueError:
+        number = None
+    if number is not None and target.low <= number <= target.high:
+        return target(number)
     raise ValueError(f"must be a whole number from {target.low} to {target.high}, in plain digits")
 
 
@@ -89,17 +91,19 @@ Price = Annotated[
     str | None,
     Parameter(
         description="Amount with at most two decimals, e.g. 10 or 19.99",
-        # Checked with amount_problem, which says what is wrong with the amount.
+        # Read by the core's parse_price, which says what is wrong with the amount.
         schema_extra={"pattern": PRICE_PATTERN},
     ),
 ]
 NameQuery = Annotated[
     str | None,
     Parameter(
-        min_length=1,
-        max_length=MAX_NAME_QUERY,
         description="Case-insensitive substring of the name (not blank, no NUL)",
-        # Checked by the service's search criteria, which say what is wrong with the name.
-        schema_extra={"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+        # Checked by the service's search criteria (as the CLI's --name is), which say what is wrong.
+        schema_extra={
+            "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+            "min_length": 1,
+            "max_length": MAX_NAME_QUERY,
+        },
     ),
 ]

@@ -17,7 +17,7 @@ from litestar.plugins.problem_details import (
 )
 from litestar.types import Receive, Scope, Send
 
-from entrypoints.http.messages import field_problem
+from entrypoints.http.messages import field_problem, library_field_problem, unreadable_request
 from entrypoints.http.request_id import request_id
 from entrypoints.http.schemas import Problem
 from productcore.errors import (
@@ -98,8 +98,7 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
     if kind is _INTERNAL:
         problem = _problem(kind, "the server could not complete the request")
     elif isinstance(error, InvalidInput):
-        errors = [field_problem(_LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors]
-        problem = _problem(kind, str(error), errors=errors)
+        problem = input_problem(error)
     elif isinstance(error, VersionConflict):
         problem = version_problem(error)
     elif isinstance(error, ServiceUnavailable):
@@ -108,6 +107,14 @@ def domain_problem(error: ProductcoreError) -> ApiProblem:
         problem = _problem(kind, str(error))
     problem.__cause__ = error if kind is _INTERNAL else None
     return problem
+
+
+def input_problem(error: InvalidInput, location: str | None = None) -> ApiProblem:
+    """The 400 of invalid input: each field with its message, found in ``location`` (else by its name)."""
+    errors = [
+        field_problem(location or _LOCATIONS.get(e.field, "query"), e.field, e.message) for e in error.errors
+    ]
+    return _problem(DOMAIN_PROBLEMS[InvalidInput], str(error), errors=errors)
 
 
 def version_problem(error: VersionConflict, header: str = "If-Match") -> ApiProblem:
@@ -134,7 +141,7 @@ def validation_problem(error: ValidationException) -> ApiProblem:
     kind = DOMAIN_PROBLEMS[InvalidInput]
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
-        field_problem(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", "")))
+        library_field_problem(_source(e.get("source")), str(e.get("key", "")), str(e.get("message", "")))
         for e in extra
     ]
     if not errors:
@@ -161,9 +168,9 @@ _HTTP_DETAILS = {
 def http_problem(error: HTTPException) -> ApiProblem:
     """Map Litestar's own HTTP errors (unreadable body, unknown route, wrong method, body too large...)."""
     if error.status_code == 400:
-        detail = error.detail or "the request body could not be read"
-        field = field_problem("body", "body", detail)
-        return _problem(DOMAIN_PROBLEMS[InvalidInput], f"body: {field['message']}", errors=[field])
+        field = unreadable_request(error.detail)
+        detail = f"{field['field']}: {field['message']}"
+        return _problem(DOMAIN_PROBLEMS[InvalidInput], detail, errors=[field])
     status = HTTPStatus(error.status_code)
     kind = HTTP_PROBLEMS.get(
         status, ProblemKind(status, status.phrase.lower().replace(" ", "-"), status.phrase)

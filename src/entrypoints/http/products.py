@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +28,7 @@ from entrypoints.http.parameters import (
     SortParam,
 )
 from entrypoints.http.problems import READ_PROBLEMS, WRITE_PROBLEMS, problems, version_problem
-from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage, amount_problem
+from entrypoints.http.schemas import PageLinks, PriceStockIn, ProductOut, ProductPage
 from productcore.errors import FieldError, InvalidQuery, VersionConflict
 from productcore.model import (
     Page,
@@ -43,7 +42,7 @@ from productcore.model import (
 )
 from productcore.pagination import decode_cursor, encode_cursor
 from productcore.service import ProductService
-from productcore.validation import MAX_PAGE
+from productcore.validation import MAX_PAGE, parse_price, parsed
 
 
 def provide_service(state: State) -> ProductService:
@@ -96,15 +95,12 @@ def _page_request(page: int, limit: int, sort: Sort, cursor: str | None) -> Page
 
 def _criteria(name: str | None, min_price: str | None, max_price: str | None) -> SearchCriteria:
     """Search criteria from the query; a bad price bound is named with what is wrong with it."""
-    bounds = {"min_price": min_price, "max_price": max_price}
-    errors = [FieldError(f, p) for f, t in bounds.items() if t is not None and (p := amount_problem(t))]
+    errors: list[FieldError] = []
+    low = parsed(errors, "min_price", parse_price, min_price) if min_price is not None else None
+    high = parsed(errors, "max_price", parse_price, max_price) if max_price is not None else None
     if errors:
         raise InvalidQuery(errors)
-    return SearchCriteria(
-        name=name,
-        min_price=Decimal(min_price) if min_price is not None else None,
-        max_price=Decimal(max_price) if max_price is not None else None,
-    )
+    return SearchCriteria(name=name, min_price=low, max_price=high)
 
 
 def _last_is_known(result: Page) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -11,7 +10,7 @@ import msgspec
 from litestar.openapi.spec import OpenAPI, Schema
 
 from productcore.model import Page, PriceStock, Product
-from productcore.validation import MAX_PRICE, MAX_STOCK, price_problem
+from productcore.validation import MAX_PRICE, MAX_STOCK, PRICE_TEXT
 
 
 class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,10 +31,8 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**msgspec.structs.asdict(product))
 
 
-PRICE_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
-_PRICE_TEXT = re.compile(PRICE_PATTERN)
-_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+|nan|inf|infinity)", re.IGNORECASE)
-AMOUNT_PROBLEM = "must be a decimal amount such as 19.99 (at most two decimals)"
+PRICE_PATTERN = f"^{PRICE_TEXT}$"
+"""The core's price text (``productcore.validation.parse_price``) as an OpenAPI pattern."""
 _PRICE_SCHEMA = {
     "type": None,
     "one_of": [
@@ -51,24 +48,11 @@ _PRICE_SCHEMA = {
 }
 
 
-def amount_problem(text: str) -> str | None:
-    """Say what is wrong with an amount written as text, or None when it is plain digits and cents.
-
-    Text that reads as a number but not a valid price (negative, NaN, too large, three decimals)
-    gets the message the same value gets as a JSON number; anything else the general one.
-    """
-    if _PRICE_TEXT.fullmatch(text):
-        return None
-    if _NUMBER_TEXT.fullmatch(text):
-        return price_problem(Decimal(text)) or AMOUNT_PROBLEM
-    return AMOUNT_PROBLEM
-
-
 class PriceStockIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The body of ``PUT /products/{id}``: the new price (string or number, at most 2 decimals) and stock.
 
     Read by ``entrypoints.http.body.read_price_stock``, which keeps ``price`` as the exact decimal
-    text the client sent (a string's content or a number's digits).
+    it read (a string by ``parse_price``, a number from its digits).
     """
 
     price: Annotated[
