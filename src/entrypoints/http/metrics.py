@@ -1,0 +1,28 @@
+"""``/metrics`` in Prometheus text format: this process's registry, or the whole server's under serve."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from entrypoints.http.freshness import NO_STORE
+from entrypoints.server_metrics import ServerMetrics
+
+SERVER_METRICS_STATE_KEY = "server_metrics"
+"""Where the lifespan puts the worker's ``ServerMetrics`` when ``productcore serve`` runs it."""
+
+
+class MetricsController(Controller):
+    """For scrapers, so kept out of the API's OpenAPI schema."""
+
+    path = "/metrics"
+    include_in_schema = False
+    cache_control = NO_STORE
+
+    @get(operation_id="metrics")
+    async def metrics(self, state: State) -> Response[bytes]:
+        """Every metric: of all the server's workers under ``productcore serve``, else of this process."""
+        server: ServerMetrics | None = state.get(SERVER_METRICS_STATE_KEY)
+        collector = REGISTRY if server is None else await server.scrape()
+        return Response(generate_latest(collector), media_type=CONTENT_TYPE_LATEST)
