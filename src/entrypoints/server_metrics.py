@@ -1,8 +1,9 @@
 """The metrics of every worker of one ``productcore serve``: a snapshot file per worker, merged on scrape.
 
 Each worker keeps its metrics as plain numbers in its own memory, as a single process does (recording
-a request stays a few dictionary operations), and writes all of them, as collected from its registry,
-to a file of its own every ``FLUSH_INTERVAL`` seconds and when it stops. The worker that answers
+a request stays a few dictionary operations), and writes all of them to a file of its own every
+``FLUSH_INTERVAL`` seconds and when it stops: the request metrics as their plain numbers, the rest as
+collected from its registry. The worker that answers
 ``/metrics`` writes its own file first, then reads every worker's and merges them: counters and
 histograms are summed over every worker that ever ran (a stopped worker's last snapshot stays, so no
 total goes down when a worker restarts), gauges are aggregated over the live workers by the rule
@@ -26,6 +27,8 @@ import psutil
 from prometheus_client import REGISTRY
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+
+from entrypoints.http.request_metrics import RequestMetrics
 
 METRICS_DIR_VARIABLE = "_PRODUCTCORE_METRICS_DIR"
 """Set by ``productcore serve`` for its workers: the directory of their snapshot files."""
@@ -77,9 +80,11 @@ def snapshot(registry: Collector) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One worker's families, as it last wrote them, and whether that worker still runs."""
+    """One worker's request metrics and other families, as it last wrote them, and whether that worker
+    still runs."""
 
     live: bool
+    requests: list[list[Any]]
     families: list[dict[str, Any]]
 
 
@@ -96,7 +101,8 @@ def read_snapshots(directory: Path) -> list[Snapshot]:
     snapshots = []
     for path in sorted(directory.glob("*.json")):
         data = json.loads(path.read_bytes())
-        snapshots.append(Snapshot(_runs(data["pid"], data["started"]), data["families"]))
+        live = _runs(data["pid"], data["started"])
+        snapshots.append(Snapshot(live, data["requests"], data["families"]))
     return snapshots
 
 
@@ -109,12 +115,15 @@ class _Family:
 
 
 def merge(snapshots: Iterable[Snapshot]) -> list[Metric]:
-    """The server's families: counters and histograms summed over all snapshots, gauges aggregated
-    over the live ones by ``GAUGES``; and ``productcore_server_workers``, the live snapshots."""
+    """The server's families: request metrics, counters and histograms summed over all snapshots,
+    gauges aggregated over the live ones by ``GAUGES``; and ``productcore_server_workers``, the live
+    snapshots."""
+    requests = RequestMetrics()
     families: dict[str, _Family] = {}
     live = 0
     for worker in snapshots:
         live += worker.live
+        requests.add_rows(worker.requests)
         for family in worker.families:
             summed = family["type"] in SUMMED_TYPES
             if not (summed or worker.live):
@@ -133,17 +142,17 @@ def merge(snapshots: Iterable[Snapshot]) -> list[Metric]:
         metrics.append(metric)
     workers = Metric(WORKERS, "Live worker processes whose metrics this scrape merged", "gauge")
     workers.add_sample(WORKERS, {}, live)
-    return [*metrics, workers]
+    return [*metrics, *requests.collect(), workers]
 
 
-class Merged(Collector):
-    """Families already merged, as something ``generate_latest`` can render."""
+class Collected(Collector):
+    """Families already collected (or merged), as something ``generate_latest`` can render."""
 
     def __init__(self, metrics: list[Metric]) -> None:
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        """Yield the merged families."""
+        """Yield the families."""
         return iter(self._metrics)
 
 
@@ -152,11 +161,13 @@ class ServerMetrics:
 
     Args:
         directory: Where every worker of the server writes its snapshot.
-        registry: This worker's metrics.
+        requests: This worker's request metrics.
+        registry: This worker's other metrics.
     """
 
-    def __init__(self, directory: Path, registry: Collector = REGISTRY) -> None:
+    def __init__(self, directory: Path, requests: RequestMetrics, registry: Collector = REGISTRY) -> None:
         self._directory = directory
+        self._requests = requests
         self._registry = registry
         self._pid = os.getpid()
         self._started = psutil.Process(self._pid).create_time()
@@ -166,7 +177,12 @@ class ServerMetrics:
     async def flush(self) -> None:
         """Write this worker's snapshot (one at a time, so a newer one is never overwritten by an older)."""
         async with self._lock:
-            data = {"pid": self._pid, "started": self._started, "families": snapshot(self._registry)}
+            data = {
+                "pid": self._pid,
+                "started": self._started,
+                "requests": self._requests.rows(),
+                "families": snapshot(self._registry),
+            }
             await asyncio.to_thread(self._write, json.dumps(data).encode())
 
     def _write(self, data: bytes) -> None:
@@ -174,10 +190,10 @@ class ServerMetrics:
         partial.write_bytes(data)
         os.replace(partial, self._path)
 
-    async def scrape(self) -> Merged:
+    async def scrape(self) -> Collected:
         """The whole server's metrics, this worker's as of now."""
         await self.flush()
-        return Merged(merge(await asyncio.to_thread(read_snapshots, self._directory)))
+        return Collected(merge(await asyncio.to_thread(read_snapshots, self._directory)))
 
     async def run(self, stop: asyncio.Event, interval: float = FLUSH_INTERVAL) -> None:
         """Write a snapshot every ``interval`` seconds until ``stop`` is set, then a last one."""
@@ -194,7 +210,7 @@ class ServerMetrics:
 
 @asynccontextmanager
 async def shared_metrics(
-    registry: Collector = REGISTRY, environ: Mapping[str, str] = os.environ
+    requests: RequestMetrics, registry: Collector = REGISTRY, environ: Mapping[str, str] = os.environ
 ) -> AsyncIterator[ServerMetrics | None]:
     """Take part in the server's metrics while the block runs, when ``productcore serve`` asked for it
     (``METRICS_DIR_VARIABLE``); else yield None (a single process's registry is the whole of it)."""
@@ -202,7 +218,7 @@ async def shared_metrics(
     if not directory:
         yield None
         return
-    server = ServerMetrics(Path(directory), registry)
+    server = ServerMetrics(Path(directory), requests, registry)
     await server.flush()
     stop = asyncio.Event()
     task = asyncio.create_task(server.run(stop))

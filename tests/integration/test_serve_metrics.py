@@ -105,14 +105,8 @@ def _send(server: Server, method: str, path: str, times: int) -> Totals:
 
 def _api_requests(snapshot: Path) -> int:
     """The API requests (probes and scrapes left out) one worker's snapshot counts."""
-    families = json.loads(snapshot.read_bytes())["families"]
-    return sum(
-        int(value)
-        for family in families
-        if family["name"] == "productcore_http_requests"
-        for _, labels, value in family["samples"]
-        if not labels["path"].startswith(("/metrics", "/health/"))
-    )
+    rows = json.loads(snapshot.read_bytes())["requests"]
+    return sum(count for _, path, _, count, *_ in rows if not path.startswith(("/metrics", "/health/")))
 
 
 def _mixed_load(server: Server) -> Totals:

@@ -48,11 +48,12 @@ def create_app(settings: Settings | None = None, container: Application | None =
     settings = settings or Settings.from_env()
     container = container or Application(settings=settings)
     access_log = AccessLog(log_format=settings.log_format) if settings.access_log else None
+    metrics = request_metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Metrics are left before the container closes, so the last snapshot still has every cache layer.
-        async with running(container) as runtime, shared_metrics() as server_metrics:
+        async with running(container) as runtime, shared_metrics(metrics) as server_metrics:
             app.state[SERVER_METRICS_STATE_KEY] = server_metrics
             app.state.product_service = front.service = runtime.service
             app.state.health_checks = [*runtime.health_checks, Draining.from_environment()]
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
         rules=access_rules(settings),
         limits=input_limits(settings),
         routes=route_methods(app),
-        metrics=request_metrics(),
+        metrics=metrics,
         access_log=access_log,
     )
     app.asgi_handler = front

@@ -7,7 +7,8 @@ from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from entrypoints.http.freshness import NO_STORE
-from entrypoints.server_metrics import ServerMetrics
+from entrypoints.http.request_metrics import request_metrics
+from entrypoints.server_metrics import Collected, ServerMetrics
 
 SERVER_METRICS_STATE_KEY = "server_metrics"
 """Where the lifespan puts the worker's ``ServerMetrics`` when ``productcore serve`` runs it."""
@@ -24,5 +25,8 @@ class MetricsController(Controller):
     async def metrics(self, state: State) -> Response[bytes]:
         """Every metric: of all the server's workers under ``productcore serve``, else of this process."""
         server: ServerMetrics | None = state.get(SERVER_METRICS_STATE_KEY)
-        collector = REGISTRY if server is None else await server.scrape()
+        if server is None:
+            collector = Collected([*REGISTRY.collect(), *request_metrics().collect()])
+        else:
+            collector = await server.scrape()
         return Response(generate_latest(collector), media_type=CONTENT_TYPE_LATEST)
