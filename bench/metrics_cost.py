@@ -54,7 +54,7 @@ async def _snapshot_and_scrape(directory: Path, workers: int) -> tuple[float, fl
     flush = (time.perf_counter() - started) / rounds * 1e6
     started = time.perf_counter()
     for _ in range(rounds):
-        body = generate_latest(await servers[0].scrape())
+        body = await servers[0].exposition()
     scrape = (time.perf_counter() - started) / rounds * 1e6
     return flush, scrape, len(body)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -190,10 +190,14 @@ class ServerMetrics:
         partial.write_bytes(data)
         os.replace(partial, self._path)
 
-    async def scrape(self) -> Collected:
-        """The whole server's metrics, this worker's as of now."""
+    async def exposition(self) -> bytes:
+        """The whole server's metrics (this worker's as of now) in Prometheus text format, merged and
+        rendered off the event loop."""
         await self.flush()
-        return Collected(merge(await asyncio.to_thread(read_snapshots, self._directory)))
+        return await asyncio.to_thread(self._render)
+
+    def _render(self) -> bytes:
+        return generate_latest(Collected(merge(read_snapshots(self._directory))))
 
     async def run(self, stop: asyncio.Event, interval: float = FLUSH_INTERVAL) -> None:
         """Write a snapshot every ``interval`` seconds until ``stop`` is set, then a last one."""

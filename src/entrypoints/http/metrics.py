@@ -26,7 +26,7 @@ class MetricsController(Controller):
         """Every metric: of all the server's workers under ``productcore serve``, else of this process."""
         server: ServerMetrics | None = state.get(SERVER_METRICS_STATE_KEY)
         if server is None:
-            collector = Collected([*REGISTRY.collect(), *request_metrics().collect()])
+            body = generate_latest(Collected([*REGISTRY.collect(), *request_metrics().collect()]))
         else:
-            collector = await server.scrape()
-        return Response(generate_latest(collector), media_type=CONTENT_TYPE_LATEST)
+            body = await server.exposition()
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
