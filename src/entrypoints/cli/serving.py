@@ -22,6 +22,7 @@ from granian.log import LogLevels
 from granian.server import Server
 
 from entrypoints.http.draining import DRAIN_FLAG_VARIABLE
+from entrypoints.server_metrics import METRICS_DIR_VARIABLE
 
 APP = "entrypoints.http.app:create_app"
 
@@ -54,11 +55,15 @@ def run_server(host: str, port: int, *, workers: int, log_level: str, drain: flo
     """Serve the app until SIGINT or SIGTERM (see the module docstring).
 
     The app writes its own access log (``PRODUCTCORE_ACCESS_LOG``), so granian's is left off. Forwarded
-    headers are left to the app, which believes them only from ``PRODUCTCORE_TRUSTED_PROXIES``.
+    headers are left to the app, which believes them only from ``PRODUCTCORE_TRUSTED_PROXIES``. The
+    workers' metric snapshots go to an empty directory of this server's own, removed when it stops.
     """
     with tempfile.TemporaryDirectory(prefix="productcore-serve-") as scratch:
         flag = Path(scratch) / "draining"
+        metrics = Path(scratch) / "metrics"
+        metrics.mkdir()
         os.environ[DRAIN_FLAG_VARIABLE] = str(flag)
+        os.environ[METRICS_DIR_VARIABLE] = str(metrics)
         _DrainingServer(
             APP,
             address=host,

@@ -10,7 +10,6 @@ from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
-from litestar.plugins.prometheus import PrometheusController
 
 from entrypoints.container import Application, running
 from entrypoints.http.access import (
@@ -24,24 +23,19 @@ from entrypoints.http.access_log import AccessLog
 from entrypoints.http.contract import complete
 from entrypoints.http.docs_ui import assets_router, render_plugins
 from entrypoints.http.draining import Draining
-from entrypoints.http.freshness import NO_STORE, SCHEMA, compression
+from entrypoints.http.freshness import SCHEMA, compression
 from entrypoints.http.front import FrontDoor
 from entrypoints.http.health import HealthController
 from entrypoints.http.methods import route_methods
+from entrypoints.http.metrics import SERVER_METRICS_STATE_KEY, MetricsController
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.products import ProductController
 from entrypoints.http.request_metrics import request_metrics
 from entrypoints.http.schemas import PriceStockIn, close_objects
+from entrypoints.server_metrics import shared_metrics
 from entrypoints.settings import Settings
 
 VERSION = "0.1.0"
-
-
-class MetricsController(PrometheusController):
-    """``/metrics`` in Prometheus text format: for scrapers, so kept out of the API's OpenAPI schema."""
-
-    include_in_schema = False
-    cache_control = NO_STORE
 
 
 def create_app(settings: Settings | None = None, container: Application | None = None) -> Litestar:
@@ -54,10 +48,13 @@ def create_app(settings: Settings | None = None, container: Application | None =
     settings = settings or Settings.from_env()
     container = container or Application(settings=settings)
     access_log = AccessLog(log_format=settings.log_format) if settings.access_log else None
+    metrics = request_metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with running(container) as runtime:
+        # Metrics are left before the container closes, so the last snapshot still has every cache layer.
+        async with running(container) as runtime, shared_metrics(metrics) as server_metrics:
+            app.state[SERVER_METRICS_STATE_KEY] = server_metrics
             app.state.product_service = front.service = runtime.service
             app.state.health_checks = [*runtime.health_checks, Draining.from_environment()]
             front.limiter = await container.gateways.rate_limiter()
@@ -100,7 +97,7 @@ def create_app(settings: Settings | None = None, container: Application | None =
         rules=access_rules(settings),
         limits=input_limits(settings),
         routes=route_methods(app),
-        metrics=request_metrics(),
+        metrics=metrics,
         access_log=access_log,
     )
     app.asgi_handler = front

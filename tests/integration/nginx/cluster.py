@@ -122,7 +122,7 @@ class Instance:
                 self.kill()
 
 
-def start_instance(env: dict[str, str], workdir: Path, port: int | None = None) -> Instance:
+def start_instance(env: dict[str, str], workdir: Path, port: int | None = None, workers: int = 1) -> Instance:
     """Start ``productcore serve`` on ``port`` (else a free loopback port) with its own data directory."""
     port = port or free_port()
     data = workdir / f"instance-{port}"
@@ -132,7 +132,7 @@ def start_instance(env: dict[str, str], workdir: Path, port: int | None = None) 
     command = [str(executable) if executable.exists() else "productcore", "serve"]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env={**env, "PRODUCTCORE_DATA_DIR": str(data)},
             stdout=out,
             stderr=subprocess.STDOUT,
