@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 import msgspec
 
-from productcore.caching import CacheLookup, FillLease, Invalidation
+from productcore.caching import (
+    Broadcast,
+    CacheLookup,
+    Change,
+    FillLease,
+    Invalidation,
+    OutboxState,
+    Subscribed,
+)
 from productcore.model import CachedProduct, Cursor, PriceStock, Product, SearchCriteria, Sort, Total
 
 
@@ -189,6 +198,98 @@ class InvalidationBus(Protocol):
 
         Returns False when the message could not be sent; never raises for a broken broker.
         """
+        ...
+
+
+@runtime_checkable
+class SwitchableNearCache(NearCache, Protocol):
+    """A near cache that is switched off while invalidations cannot reach it."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the cache serves and accepts entries."""
+        ...
+
+    def __len__(self) -> int:
+        """Entries held."""
+        ...
+
+    def enable(self) -> None:
+        """Flush (what was missed is unknown) and serve again."""
+        ...
+
+    def disable(self) -> None:
+        """Flush and stop serving: invalidations cannot reach this cache for now."""
+        ...
+
+
+class ConnectionLost(Exception):
+    """A consumer's connection (a channel subscription, an outbox session) broke: reconnect."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@runtime_checkable
+class InvalidationFeed(Protocol):
+    """The invalidation channel as this process hears it, one subscription at a time."""
+
+    def listen(self) -> AsyncGenerator[Subscribed | Broadcast, None]:
+        """Subscribe; yield ``Subscribed`` once heard, then every well-formed broadcast.
+
+        Raises:
+            ConnectionLost: the connection broke or stopped answering.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release the feed's connections."""
+        ...
+
+
+class OutboxSession(Protocol):
+    """One connection of a relay candidate to the database's outbox of committed changes.
+
+    Every method raises ``ConnectionLost`` when the database cannot be reached.
+    """
+
+    async def take_lead(self) -> bool:
+        """Take the database's relay lock if it is free; True when this session holds it."""
+        ...
+
+    async def resume(self) -> int:
+        """Start hearing commits, and return the outbox position relayed so far."""
+        ...
+
+    async def read_pending(self, limit: int) -> list[Change]:
+        """The oldest ``limit`` changes not yet relayed, oldest first."""
+        ...
+
+    async def prune(self, changes: Sequence[Change]) -> None:
+        """Delete relayed changes and record the position reached, at once."""
+        ...
+
+    async def wait_for_commit(self, seconds: float) -> None:
+        """Return when a change was committed, or after ``seconds``."""
+        ...
+
+
+@runtime_checkable
+class ChangeOutbox(Protocol):
+    """Where a relay candidate opens its session (the relay lock lives as long as the session)."""
+
+    def connect(self) -> AbstractAsyncContextManager[OutboxSession]:
+        """Open a session; raises ``ConnectionLost`` when the database cannot be reached."""
+        ...
+
+
+@runtime_checkable
+class OutboxMonitor(Protocol):
+    """Relaying as the database sees it, for readiness."""
+
+    async def inspect(self) -> OutboxState:
+        """The age of the oldest pending change and whether any session holds the relay lock."""
         ...
 
 
