@@ -1,4 +1,4 @@
-"""Redis adapter: the L2 cache, the invalidation bus and the feed of the channel it publishes on."""
+"""Redis adapter: the L2 cache, the invalidation bus and its feed, rate-limit budgets, client, health."""
 
 from adapters.redis.bus import RedisInvalidationBus
 from adapters.redis.cache import CacheTimes, Keys, RedisProductCache
