@@ -186,7 +186,7 @@ class InvalidationFeed(Protocol):
     """The invalidation channel as this process hears it, one subscription at a time."""
 
     def listen(self) -> AsyncGenerator[Subscribed | Broadcast, None]:
-        """Subscribe; yield ``Subscribed`` once heard, then every well-formed broadcast.
+        """Subscribe; yield ``Subscribed`` once heard, then every broadcast (empty if malformed).
 
         Raises:
             ConnectionLost: the connection broke or stopped answering.

@@ -42,7 +42,9 @@ class RedisInvalidationFeed:
         self._ping_interval = ping_interval
 
     async def listen(self) -> AsyncGenerator[Subscribed | Broadcast, None]:
-        """Subscribe; yield ``Subscribed`` once Redis confirms, then every well-formed message.
+        """Subscribe; yield ``Subscribed`` once Redis confirms, then every message as a ``Broadcast``.
+
+        A malformed message is logged and heard as an empty broadcast (the channel is alive).
 
         Raises:
             ConnectionLost: the connection broke or stopped answering pings.
@@ -76,7 +78,7 @@ class RedisInvalidationFeed:
 
 
 def _event(message: dict[str, Any]) -> Subscribed | Broadcast | None:
-    """What a pub/sub message means to the near cache (None: nothing, or malformed)."""
+    """What a pub/sub message means to the near cache (None: nothing)."""
     kind = message.get("type")
     if kind == "subscribe":
         return Subscribed()
@@ -86,5 +88,5 @@ def _event(message: dict[str, Any]) -> Subscribed | Broadcast | None:
         parsed = decode_message(message["data"])
     except (msgspec.DecodeError, msgspec.ValidationError):
         log.warning("ignored a malformed invalidation message")
-        return None
+        return Broadcast()
     return Broadcast(parsed.c, parsed.f)
