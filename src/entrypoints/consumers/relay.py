@@ -60,7 +60,6 @@ class ChangeRelayRunner:
         self._takeover_interval = takeover_interval
         self.role = "starting"
         self.relayed = 0
-        self.last_delay_s: float | None = None
         self._pending_since: float | None = None
         self.last_error: str | None = None
         self.restarts = 0
@@ -120,15 +119,13 @@ class ChangeRelayRunner:
         if not changes:
             self._pending_since = None
             return 0
-        oldest = changes[0].committed_at
         if self._pending_since is None:
-            self._pending_since = oldest
+            self._pending_since = changes[0].committed_at
         await self._apply(changes)
         await session.prune(changes)
         self.relayed += len(changes)
         self._position = max(self._position, changes[-1].seq)
         self.last_error = None
-        self.last_delay_s = max(0.0, time.time() - oldest)
         self._pending_since = None if len(changes) < self._batch else changes[-1].committed_at
         return len(changes)
 
