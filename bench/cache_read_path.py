@@ -75,7 +75,6 @@ async def main(database_url: str, redis_url: str, reads: int, rounds: int) -> No
         _figures("L1 hit (service.get_document)", await _timed(lambda: a.get_document(pid), reads))
         _figures("L2 hit (Redis, L1 off)", await _timed(lambda: l2_only.get_document(pid), reads))
         _figures("PostgreSQL read (cache off)", await _timed(lambda: no_cache.get_document(pid), reads))
-        assert b._near is not None
         near_b = b_layer.near
         assert near_b is not None
         delays = []

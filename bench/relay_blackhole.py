@@ -23,7 +23,8 @@ from psycopg import AsyncConnection, sql
 
 from adapters.postgres import migrate
 from adapters.postgres import relay as relay_module
-from adapters.postgres.relay import RELAY_LOCK, ChangeRelayRunner
+from adapters.postgres.relay import RELAY_LOCK, PostgresChangeOutbox
+from entrypoints.consumers.relay import ChangeRelayRunner
 from productcore.caching import Change
 
 _HOLDER = """
@@ -71,10 +72,14 @@ async def main() -> None:
     port = None
     try:
         await migrate(url)
-        first = ChangeRelayRunner(url, _noop, takeover_interval=0.5)
+        first = ChangeRelayRunner(PostgresChangeOutbox(url), _noop, takeover_interval=0.5)
         tasks = [asyncio.create_task(first.run())]
         await asyncio.wait_for(first.active.wait(), 10)
-        tasks.append(asyncio.create_task(ChangeRelayRunner(url, _noop, takeover_interval=0.5).run()))
+        tasks.append(
+            asyncio.create_task(
+                ChangeRelayRunner(PostgresChangeOutbox(url), _noop, takeover_interval=0.5).run()
+            )
+        )
         await asyncio.sleep(1)
         port = _holder(url)
         assert port is not None

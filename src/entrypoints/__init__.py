@@ -1,1 +1,1 @@
-"""Entry points of productcore: the HTTP app, the CLI, and the container that wires them."""
+"""Entry points: the HTTP app, the CLI, the event consumers, and the composition root that wires them."""

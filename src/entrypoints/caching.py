@@ -13,15 +13,17 @@ from redis.asyncio import Redis
 from adapters.breaker import CircuitBreaker
 from adapters.embedded import shared_embedded_redis
 from adapters.memory import LruNearCache
-from adapters.postgres.relay import ChangeRelayRunner
+from adapters.postgres.relay import PostgresChangeOutbox
 from adapters.redis import (
     CacheTimes,
-    InvalidationSubscriber,
     RedisHealth,
     RedisInvalidationBus,
+    RedisInvalidationFeed,
     RedisProductCache,
     open_redis,
 )
+from entrypoints.consumers.invalidations import InvalidationSubscriber
+from entrypoints.consumers.relay import ChangeRelayRunner
 from entrypoints.metrics import cache_metrics
 from entrypoints.settings import Settings
 from productcore.caching import CacheStats
@@ -98,9 +100,8 @@ async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator
     task = None
     if settings.l1_size > 0:
         layer.near = LruNearCache(settings.l1_size, settings.l1_ttl, enabled=False)
-        layer.subscriber = InvalidationSubscriber(
-            client, bus.channel, layer.near, stats, ping_interval=settings.cache_ping_interval
-        )
+        feed = RedisInvalidationFeed(client, bus.channel, ping_interval=settings.cache_ping_interval)
+        layer.subscriber = InvalidationSubscriber(feed, layer.near, stats)
         layer.health_checks.append(layer.subscriber)
         task = asyncio.create_task(layer.subscriber.run(), name="productcore-invalidation-subscriber")
         with contextlib.suppress(TimeoutError):
@@ -124,7 +125,7 @@ async def change_relay(
         return
     relay = ChangeRelay(layer.cache, layer.bus, layer.stats)
     runner = ChangeRelayRunner(
-        database_url,
+        PostgresChangeOutbox(database_url),
         relay.apply,
         verify=relay.verify,
         batch=settings.relay_batch,

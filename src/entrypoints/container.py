@@ -27,9 +27,10 @@ from adapters.postgres import (
     migrate,
     open_pool,
 )
-from adapters.postgres.relay import RelayHealth
+from adapters.postgres.relay import PostgresOutboxMonitor
 from adapters.ratelimit import Limiter, open_limiter
 from entrypoints import caching
+from entrypoints.consumers.relay import RelayHealth
 from entrypoints.settings import Settings
 from productcore.ports import HealthCheck
 from productcore.service import ProductService
@@ -124,7 +125,7 @@ class Services(containers.DeclarativeContainer):
         providers.Singleton(PostgresHealth, pool=gateways.db_pool, breaker=db_breaker),
         providers.Singleton(
             RelayHealth,
-            pool=gateways.db_pool,
+            monitor=providers.Singleton(PostgresOutboxMonitor, pool=gateways.db_pool),
             runner=gateways.relay,
             missing_after=settings.provided.relay_missing_after,
         ),

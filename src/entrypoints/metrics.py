@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from adapters.memory import LruNearCache
-from adapters.postgres.relay import ChangeRelayRunner
-from adapters.redis import InvalidationSubscriber
+from entrypoints.consumers.invalidations import InvalidationSubscriber
+from entrypoints.consumers.relay import ChangeRelayRunner
 from productcore.caching import CacheStats
 
 _COUNTERS = {

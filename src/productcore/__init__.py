@@ -1,4 +1,4 @@
-"""productcore: product prices and stock behind a consistent cache, usable as a library."""
+"""productcore's pure core: model, errors, ports, use cases and cache policy; usable as a library."""
 
 from productcore.errors import (
     FieldError,

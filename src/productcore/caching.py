@@ -1,4 +1,4 @@
-"""Values of the cache protocol: lookups, fill leases, changes, invalidations and counters."""
+"""Values of the cache protocol: lookups, fill leases, changes, invalidations, broadcasts, counters."""
 
 from __future__ import annotations
 
@@ -52,12 +52,24 @@ class ChangeKind(enum.StrEnum):
 
 
 class Change(msgspec.Struct, frozen=True):
-    """One committed change: the id and the version it made (None for statement-wide changes)."""
+    """One committed change: the id and the version it made (None for statement-wide changes).
+
+    ``committed_at`` is when it was recorded, in seconds since the epoch (0.0: not known).
+    """
 
     seq: int
     kind: ChangeKind
     product_id: int | None = None
     version: int = 0
+    committed_at: float = 0.0
+
+
+class OutboxState(msgspec.Struct, frozen=True):
+    """What the database says about relaying: the wait of its oldest pending change, and whether
+    any session holds the relay lock."""
+
+    oldest_pending_s: float
+    lock_held: bool
 
 
 class Invalidation(msgspec.Struct, frozen=True, array_like=True):
@@ -65,6 +77,17 @@ class Invalidation(msgspec.Struct, frozen=True, array_like=True):
 
     product_id: int
     version: int
+
+
+class Subscribed(msgspec.Struct, frozen=True):
+    """The invalidation channel is heard (again): what was broadcast before may have been missed."""
+
+
+class Broadcast(msgspec.Struct, frozen=True):
+    """One message heard on the invalidation channel: ids now at a version, and whether to flush."""
+
+    invalidations: tuple[Invalidation, ...] = ()
+    flush: bool = False
 
 
 @dataclass

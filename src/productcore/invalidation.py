@@ -1,4 +1,4 @@
-"""Use cases of cache invalidation: relay committed changes, apply broadcast invalidations."""
+"""Use cases of cache invalidation: relay committed changes, keep the near cache in step with broadcasts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from productcore.caching import CacheStats, Change, ChangeKind, Invalidation
 from productcore.errors import ServiceUnavailable
-from productcore.ports import InvalidationBus, NearCache, ProductCache
+from productcore.ports import InvalidationBus, NearCache, ProductCache, SwitchableNearCache
 
 
 class ChangeRelay:
@@ -78,3 +78,15 @@ def apply_invalidations(
     for invalidation in invalidations:
         near.invalidate(invalidation.product_id, invalidation.version)
     stats.invalidations_applied += len(invalidations)
+
+
+def subscription_started(near: SwitchableNearCache, stats: CacheStats) -> None:
+    """The channel is heard (again): flush the near cache (messages may have been missed) and serve it."""
+    near.enable()
+    stats.l1_flushes += 1
+
+
+def subscription_lost(near: SwitchableNearCache, stats: CacheStats) -> None:
+    """The channel cannot be heard: flush the near cache and serve without it until resubscribed."""
+    near.disable()
+    stats.l1_flushes += 1

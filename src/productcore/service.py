@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
+from productcore.caching import CacheStats
 from productcore.errors import ProductNotFound, VersionConflict, WriteContention
-from productcore.model import (
-    CachedProduct,
-    Page,
-    PageRequest,
-    PriceStock,
-    Product,
-    ProductDocument,
-    SearchCriteria,
-    encode_product,
-)
+from productcore.model import Page, PageRequest, PriceStock, Product, ProductDocument, SearchCriteria
 from productcore.pagination import cursor_at
 from productcore.ports import InvalidationBus, NearCache, ProductCache, ProductRepository
+from productcore.read_through import ReadThrough
 from productcore.validation import (
     MAX_PAGE,
     check_change,
@@ -37,20 +27,11 @@ CONDITION_ATTEMPTS = 5
 """Writes ``update_if`` tries while concurrent writers keep moving the version under it."""
 
 
-class _Flight(NamedTuple):
-    """One load in progress: the near cache's ticket when it started, and its task."""
-
-    ticket: int
-    task: asyncio.Future[ProductDocument]
-
-
 class ProductService:
     """The product use cases, over any repository and caches that satisfy the ports.
 
-    Reads go L1 (``near``) -> L2 (``cache``) -> repository. Concurrent misses of one id in this
-    process share one load (single flight), and across processes the L2 lease lets one reader
-    fill while the others wait up to ``lease_wait`` seconds for its fill. Writes go to the
-    repository first, then to this process's L1, then through to L2, then out on the ``bus``.
+    Reads of one product go through the caches and writes through them, by the policy of
+    ``ReadThrough`` (``productcore/read_through.py``); pages and searches read the repository.
 
     Args:
         repository: The system of record.
@@ -60,6 +41,17 @@ class ProductService:
         stats: Counters to add to (a fresh set when omitted).
         exact_count_limit: Filtered totals above this many rows may be estimates.
         lease_wait: Seconds to wait for another reader's fill before reading the repository.
+    """
+
+    get_document: Callable[[int], Awaitable[ProductDocument]]
+    """Return one product as its JSON document and version, from a cache when it can.
+
+    This is ``ReadThrough.read`` itself (no call in between: it is the hot path of a cached GET).
+
+    Raises:
+        ProductNotFound: no product has this id.
+        InvalidInput: the id is not a positive 64-bit integer.
+        ServiceUnavailable: the repository cannot be reached (and no cache had the product).
     """
 
     def __init__(
@@ -74,13 +66,12 @@ class ProductService:
         lease_wait: float = 0.5,
     ) -> None:
         self._repository = repository
-        self._cache = cache
-        self._near = near
-        self._bus = bus
         self.stats = stats if stats is not None else CacheStats()
         self._exact_count_limit = exact_count_limit
-        self._lease_wait = lease_wait
-        self._flights: dict[int, _Flight] = {}
+        self._cached = ReadThrough(
+            repository, cache, near=near, bus=bus, stats=self.stats, lease_wait=lease_wait
+        )
+        self.get_document = self._cached.read
 
     async def get(self, product_id: int) -> Product:
         """Return one product.
@@ -90,108 +81,6 @@ class ProductService:
             InvalidInput: the id is not a positive 64-bit integer.
         """
         return _product_decoder.decode((await self.get_document(product_id)).body)
-
-    async def get_document(self, product_id: int) -> ProductDocument:
-        """Return one product as its JSON document and version, from a cache when it can.
-
-        Raises:
-            ProductNotFound: no product has this id.
-            InvalidInput: the id is not a positive 64-bit integer.
-            ServiceUnavailable: the repository cannot be reached (and no cache had the product).
-        """
-        check_product_id(product_id)
-        near = self._near
-        if near is not None:
-            cached = near.get(product_id)
-            if cached is not None and cached.body is not None:
-                self.stats.l1_hits += 1
-                return ProductDocument(cached.version, cached.body)
-            self.stats.l1_misses += 1
-        flight = self._flights.get(product_id)
-        if flight is None or (near is not None and near.changed_since(product_id, flight.ticket)):
-            flight = self._take_off(product_id)
-        else:
-            self.stats.coalesced += 1
-        return await asyncio.shield(flight.task)
-
-    def _take_off(self, product_id: int) -> _Flight:
-        """Start the one load of ``product_id`` that later concurrent readers join."""
-        ticket = self._near.ticket() if self._near is not None else 0
-        flight = _Flight(ticket, asyncio.ensure_future(self._load(product_id, ticket)))
-        self._flights[product_id] = flight
-
-        def landed(task: asyncio.Future[ProductDocument]) -> None:
-            if self._flights.get(product_id) is flight:
-                del self._flights[product_id]
-            if not task.cancelled():
-                task.exception()  # retrieved here, so an unawaited failure is not logged as lost
-
-        flight.task.add_done_callback(landed)
-        return flight
-
-    async def _load(self, product_id: int, ticket: int) -> ProductDocument:
-        lease: FillLease | None = None
-        stale_hit = False
-        if self._cache is not None:
-            lookup = await self._shared_lookup(product_id)
-            if lookup.status is LookupStatus.HIT and lookup.entry is not None and lookup.entry.body:
-                # An L2 entry older than an invalidation heard here (its write-through was lost) is
-                # not served: the repository is read, and L2 repaired by compare-and-set.
-                if self._near is None or not self._near.newer_known(product_id, lookup.entry.version):
-                    self.stats.l2_hits += 1
-                    self._fill_near(product_id, lookup.entry, ticket)
-                    return ProductDocument(lookup.entry.version, lookup.entry.body)
-                self.stats.l2_stale_hits += 1
-                stale_hit = True
-            if lookup.status is LookupStatus.ABSENT:
-                self.stats.l2_negative_hits += 1
-                raise ProductNotFound(product_id)
-            if not stale_hit:
-                self.stats.l2_misses += 1
-            lease = lookup.lease
-        try:
-            product = await self._repository.get(product_id)
-        except BaseException:
-            if lease is not None and self._cache is not None:
-                await self._cache.release(product_id, lease)
-            raise
-        self.stats.db_reads += 1
-        if product is None:
-            if lease is not None and self._cache is not None:
-                await self._cache.fill_absent(product_id, lease)
-            raise ProductNotFound(product_id)
-        entry = CachedProduct(product.version, encode_product(product))
-        if stale_hit and self._cache is not None:
-            await self._cache.written(product_id, entry)
-        elif (
-            lease is not None
-            and self._cache is not None
-            and not await self._cache.fill(product_id, entry, lease)
-        ):
-            self.stats.l2_fills_rejected += 1
-        self._fill_near(product_id, entry, ticket)
-        assert entry.body is not None
-        return ProductDocument(entry.version, entry.body)
-
-    async def _shared_lookup(self, product_id: int) -> CacheLookup:
-        """Look the id up in L2; while another reader holds its fill lease, wait a little for it."""
-        assert self._cache is not None
-        lookup = await self._cache.lookup(product_id)
-        if lookup.status is not LookupStatus.BUSY:
-            return lookup
-        self.stats.l2_busy_waits += 1
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._lease_wait
-        pause = 0.002
-        while lookup.status is LookupStatus.BUSY and loop.time() < deadline:
-            await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
-            pause = min(pause * 2, 0.05)
-            lookup = await self._cache.lookup(product_id)
-        return lookup
-
-    def _fill_near(self, product_id: int, entry: CachedProduct, ticket: int) -> None:
-        if self._near is not None and not self._near.fill(product_id, entry, ticket):
-            self.stats.l1_fills_rejected += 1
 
     async def list_page(self, request: PageRequest) -> Page:
         """Return one page of all products.
@@ -229,25 +118,10 @@ class ProductService:
         """
         check_product_id(product_id)
         change = check_change(change)
-        # Marked before the write: if L1 forgets what it knew (a flush, a forgotten floor) while the
-        # write is under way, a newer version may have come and gone, so this one must not be kept.
-        ticket = self._near.ticket() if self._near is not None else 0
+        ticket = self._cached.ticket()
         product = await self._repository.update(product_id, change, expected_version=expected_version)
-        await self._written(product_id, CachedProduct(product.version, encode_product(product)), ticket)
+        await self._cached.write_through(product, ticket)
         return product
-
-    async def _written(self, product_id: int, entry: CachedProduct, ticket: int) -> None:
-        """Write-through after a committed write: this process's L1, then L2, then the bus."""
-        # A load that took off before the write may return the old version: later readers
-        # must not join it (with L1, ``changed_since`` says so too; without L1 only this does).
-        self._flights.pop(product_id, None)
-        if self._near is not None:
-            self._near.invalidate(product_id, entry.version)
-            self._fill_near(product_id, entry, ticket)
-        if self._cache is not None:
-            await self._cache.written(product_id, entry)
-        if self._bus is not None and await self._bus.publish([Invalidation(product_id, entry.version)]):
-            self.stats.invalidations_sent += 1
 
     async def update_if(
         self, product_id: int, change: PriceStock, condition: Callable[[int], bool]

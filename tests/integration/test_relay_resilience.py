@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from adapters.postgres import migrate, open_pool
-from adapters.postgres.relay import RELAY_LOCK, ChangeRelayRunner, RelayHealth, relay_connection
+from adapters.postgres.relay import RELAY_LOCK, PostgresChangeOutbox, PostgresOutboxMonitor, relay_connection
+from entrypoints.consumers.relay import ChangeRelayRunner, RelayHealth
 from productcore.caching import Change
 from tests.servers import scratch_database
 
@@ -33,7 +34,7 @@ async def test_the_relay_starts_again_after_an_unexpected_error(own_url: str) ->
             raise failures.pop()
         applied.extend(changes)
 
-    runner = ChangeRelayRunner(own_url, apply, poll_interval=0.2)
+    runner = ChangeRelayRunner(PostgresChangeOutbox(own_url), apply, poll_interval=0.2)
     task = asyncio.create_task(runner.run())
     try:
         with psycopg.connect(own_url, autocommit=True) as conn:
@@ -54,7 +55,7 @@ async def test_readiness_fails_once_no_process_holds_the_relay_lock_for_longer_t
     """No relay anywhere: ready at first, not ready once the lock stayed free beyond the bound; a
     relay of another process (any session holding the lock) makes it ready again."""
     async with open_pool(own_url) as pool:
-        health = RelayHealth(pool, None, missing_after=0.2)
+        health = RelayHealth(PostgresOutboxMonitor(pool), None, missing_after=0.2)
         first = await health.check()
         await asyncio.sleep(0.3)
         later = await health.check()

@@ -1,4 +1,4 @@
-"""The service's cache policy over in-memory fakes: tiers, write-through, races, single flight, leases."""
+"""The service's cache policy, through its use cases: tiers, write-through, races, single flight, leases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PostgreSQL adapter: connection pool, migrations, the product repository and bulk loading."""
+"""PostgreSQL adapter: pool, migrations, the product repository, bulk loading and the change outbox."""
 
 from adapters.postgres.health import PostgresHealth
 from adapters.postgres.migrations import SchemaMismatch, check_schema, migrate

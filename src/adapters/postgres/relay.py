@@ -1,11 +1,10 @@
-"""The cache relay: one per database (advisory lock), woken by NOTIFY, reading the change outbox."""
+"""The change outbox of PostgreSQL: the relay's session (advisory lock, LISTEN/NOTIFY, outbox SQL)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 
 import psycopg
@@ -13,11 +12,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
-from productcore.caching import Change, ChangeKind
-from productcore.errors import ServiceUnavailable
-from productcore.ports import HealthStatus
-
-log = logging.getLogger(__name__)
+from productcore.caching import Change, ChangeKind, OutboxState
+from productcore.ports import ConnectionLost
 
 # An arbitrary constant: the session advisory lock held by the one active relay of a database.
 RELAY_LOCK = 7_349_012_002
@@ -41,139 +37,79 @@ _OLDEST = """
 SELECT extract(epoch FROM clock_timestamp() - changed_at) FROM product_changes ORDER BY seq LIMIT 1
 """
 
-Apply = Callable[[Sequence[Change]], Awaitable[None]]
-Verify = Callable[[int], Awaitable[bool]]
-
 _LAST = "SELECT last_seq FROM cache_relay_state"
 
 
-class ChangeRelayRunner:
-    """Runs the relay loop: take the lock or stand by, then relay batches as they commit.
+@contextmanager
+def _lost_on_error() -> Iterator[None]:
+    """Turn a database error into ``ConnectionLost`` (the relay reconnects)."""
+    try:
+        yield
+    except psycopg.Error as error:
+        raise ConnectionLost(type(error).__name__) from error
 
-    A standby retries the lock every ``takeover_interval`` seconds, so when the active relay's
-    process dies (its connection, and with it the lock, goes away) another one takes over.
-    The active relay relays what is in the outbox, oldest first, and deletes it only after the
-    cache and the bus took it; on any failure it keeps the rows and retries, so a change is
-    relayed at least once whatever fails, and replays are harmless (tombstones are CAS).
 
-    Between batches (and at least every ``poll_interval``), the active relay checks with
-    ``verify`` that the cache saw every change it relayed, so a cache that came back with old data
-    is found and dropped within that interval.
+class PostgresChangeOutbox:
+    """A ``ChangeOutbox``: each session is a connection of its own (``relay_connection``).
 
     Args:
         conninfo: The database.
-        apply: The use case that tombstones and broadcasts a batch of changes.
-        verify: The use case that checks the cache saw every change up to an outbox position.
-        batch: Changes per round trip.
-        poll_interval: Seconds to wait for a NOTIFY before looking anyway.
-        takeover_interval: Seconds between a standby's attempts to take the lock.
     """
 
-    def __init__(
-        self,
-        conninfo: str,
-        apply: Apply,
-        *,
-        verify: Verify | None = None,
-        batch: int = 1000,
-        poll_interval: float = 1.0,
-        takeover_interval: float = 1.0,
-    ) -> None:
+    def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
-        self._apply = apply
-        self._verify = verify
-        self._position = 0
-        self.cache_resets = 0
-        self._batch = batch
-        self._poll_interval = poll_interval
-        self._takeover_interval = takeover_interval
-        self.role = "starting"
-        self.relayed = 0
-        self._pending_since: float | None = None
-        self.last_error: str | None = None
-        self.restarts = 0
-        self.active = asyncio.Event()
 
-    @property
-    def lag_s(self) -> float:
-        """Seconds the oldest change this relay has seen but not yet relayed has waited (0: none)."""
-        return 0.0 if self._pending_since is None else max(0.0, time.time() - self._pending_since)
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[PostgresOutboxSession]:
+        """Open a session; raises ``ConnectionLost`` when the database cannot be reached."""
+        with _lost_on_error():
+            async with await relay_connection(self._conninfo) as conn:
+                yield PostgresOutboxSession(conn)
 
-    async def run(self) -> None:
-        """Relay until cancelled; reconnect after database failures, and start again after any error."""
-        pause = 0.1
-        while True:
-            try:
-                async with await relay_connection(self._conninfo) as conn:
-                    pause = 0.1
-                    await self._lead(conn)
-            except asyncio.CancelledError:
-                raise
-            except psycopg.Error as error:
-                self.last_error = type(error).__name__
-                log.warning("cache relay lost the database (%s); retrying", self.last_error)
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from None
-            except Exception as error:  # a bug must not end the relay for good: log it, start again
-                self.last_error = type(error).__name__
-                self.restarts += 1
-                log.exception("cache relay failed (%s); restarting it", self.last_error)
-            finally:
-                self.role = "standby" if self.role == "active" else self.role
-                self.active.clear()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 2.0)
 
-    async def _lead(self, conn: AsyncConnection) -> None:
-        while not await _try_lock(conn):
-            self.role = "standby"
-            await asyncio.sleep(self._takeover_interval)
-        await conn.execute("LISTEN product_changes")
-        row = await (await conn.execute(_LAST)).fetchone()
-        self._position = int(row[0]) if row else 0
-        self.role = "active"
-        self.active.set()
-        log.info("cache relay active for this database")
-        while True:
-            try:
-                relayed = await self._relay_batch(conn)
-                await self._check_cache()
-            except ServiceUnavailable as error:
-                self.last_error = error.reason
-                log.warning("cache relay cannot reach the cache (%s); will retry", error.reason)
-                await asyncio.sleep(0.2)
-                continue
-            if relayed < self._batch:
-                await _wait_for_notify(conn, self._poll_interval)
+class PostgresOutboxSession:
+    """An ``OutboxSession`` on one autocommit connection (the advisory lock is the session's)."""
 
-    async def _relay_batch(self, conn: AsyncConnection) -> int:
-        cur = conn.cursor(row_factory=tuple_row)
-        await cur.execute(_PENDING, {"limit": self._batch})
-        rows = await cur.fetchall()
-        if not rows:
-            self._pending_since = None
-            return 0
-        changes = [Change(seq, ChangeKind(op), pid, version) for seq, op, pid, version, _ in rows]
-        oldest: datetime = rows[0][4]
-        if self._pending_since is None:
-            self._pending_since = oldest.timestamp()
-        await self._apply(changes)
-        await conn.execute(_DONE, {"seqs": [c.seq for c in changes], "seq": changes[-1].seq})
-        self.relayed += len(changes)
-        self._position = max(self._position, changes[-1].seq)
-        self.last_error = None
-        self._pending_since = None if len(changes) < self._batch else rows[-1][4].timestamp()
-        return len(changes)
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
-    async def _check_cache(self) -> None:
-        if self._verify is not None and await self._verify(self._position):
-            self.cache_resets += 1
-            log.warning(
-                "the cache had not seen every change up to outbox position %s (a Redis restored from an "
-                "older snapshot, a promoted replica that lagged, or a flush): dropped all it held",
-                self._position,
-            )
+    async def take_lead(self) -> bool:
+        """Take the relay lock if it is free; True when this session holds it."""
+        with _lost_on_error():
+            cur = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,))
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def resume(self) -> int:
+        """LISTEN for commits, and return the outbox position relayed so far."""
+        with _lost_on_error():
+            await self._conn.execute("LISTEN product_changes")
+            row = await (await self._conn.execute(_LAST)).fetchone()
+        return int(row[0]) if row else 0
+
+    async def read_pending(self, limit: int) -> list[Change]:
+        """The oldest ``limit`` changes still in the outbox, oldest first."""
+        with _lost_on_error():
+            cur = self._conn.cursor(row_factory=tuple_row)
+            await cur.execute(_PENDING, {"limit": limit})
+            rows = await cur.fetchall()
+        return [_change(*row) for row in rows]
+
+    async def prune(self, changes: Sequence[Change]) -> None:
+        """Delete relayed changes and record the position reached, in one statement."""
+        if changes:
+            with _lost_on_error():
+                await self._conn.execute(_DONE, {"seqs": [c.seq for c in changes], "seq": changes[-1].seq})
+
+    async def wait_for_commit(self, seconds: float) -> None:
+        """Return at the next NOTIFY, or after ``seconds``."""
+        with _lost_on_error():
+            async for _ in self._conn.notifies(timeout=seconds, stop_after=1):
+                break
+
+
+def _change(seq: int, op: str, product_id: int | None, version: int, changed_at: datetime) -> Change:
+    return Change(seq, ChangeKind(op), product_id, version, changed_at.timestamp())
 
 
 # TCP keepalives at both ends of the relay's connection: if the network black-holes it (no RST),
@@ -202,17 +138,6 @@ async def relay_connection(conninfo: str) -> AsyncConnection:
     )
 
 
-async def _try_lock(conn: AsyncConnection) -> bool:
-    cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,))
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
-async def _wait_for_notify(conn: AsyncConnection, seconds: float) -> None:
-    async for _ in conn.notifies(timeout=seconds, stop_after=1):
-        break
-
-
 async def oldest_pending_age(conn: AsyncConnection) -> float:
     """Seconds since the oldest change still waiting to be relayed committed (0 when none waits)."""
     cur = await conn.execute(_OLDEST)
@@ -220,47 +145,20 @@ async def oldest_pending_age(conn: AsyncConnection) -> float:
     return float(row[0]) if row and row[0] is not None else 0.0
 
 
-class RelayHealth:
-    """Readiness detail of the relay: this process's role, how far behind the outbox is, and
-    whether any process holds the relay lock.
+class PostgresOutboxMonitor:
+    """An ``OutboxMonitor`` over the pool: the outbox's oldest change and the relay lock's holder.
 
-    Relay lag delays out-of-band changes reaching caches; it does not stop the API, so it is
-    reported, not failed on. No relay at all is different: out-of-band changes would then reach
-    the caches only by expiry, so once checks have seen the relay lock free (held by no process,
-    this one or another) for longer than ``missing_after`` seconds, the check fails.
+    Args:
+        pool: The service's connection pool (a check waits at most two seconds for it).
     """
 
-    def __init__(
-        self, pool: AsyncConnectionPool, runner: ChangeRelayRunner | None, missing_after: float = 30.0
-    ) -> None:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
-        self._runner = runner
-        self._missing_after = missing_after
-        self._free_since: float | None = None
 
-    async def check(self) -> HealthStatus:
-        """Role, changes relayed by this process, the age of the oldest pending change, the lock."""
-        details: dict[str, object] = {"role": self._runner.role if self._runner else "off"}
-        if self._runner is not None:
-            details["relayed"] = self._runner.relayed
-            details["relay_lag_s"] = round(self._runner.lag_s, 3)
-            details["restarts"] = self._runner.restarts
-            if self._runner.last_error:
-                details["last_error"] = self._runner.last_error
-        try:
-            async with asyncio.timeout(2.0), self._pool.connection(timeout=2.0) as conn:
-                details["outbox_lag_s"] = round(await oldest_pending_age(conn), 3)
-                held = await _lock_held(conn)
-        except Exception as error:  # a broken database is the database check's to report
-            details["lag_error"] = type(error).__name__
-            return HealthStatus("relay", True, details)
-        now = time.monotonic()
-        if held:
-            self._free_since = None
-            return HealthStatus("relay", True, details)
-        self._free_since = self._free_since if self._free_since is not None else now
-        details["lock_free_s"] = round(now - self._free_since, 3)
-        return HealthStatus("relay", now - self._free_since <= self._missing_after, details)
+    async def inspect(self) -> OutboxState:
+        """The age of the oldest pending change and whether any session holds the relay lock."""
+        async with asyncio.timeout(2.0), self._pool.connection(timeout=2.0) as conn:
+            return OutboxState(await oldest_pending_age(conn), await _lock_held(conn))
 
 
 async def _lock_held(conn: AsyncConnection) -> bool:

@@ -1,1 +1,1 @@
-"""The ``productcore`` command line."""
+"""The ``productcore`` command line: serve, relay, migrate, seed, import, get, search and update."""

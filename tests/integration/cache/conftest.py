@@ -21,12 +21,12 @@ from redis.asyncio import Redis
 
 from adapters.memory import LruNearCache
 from adapters.postgres import PostgresProductRepository, migrate
-from adapters.postgres.relay import ChangeRelayRunner
 from adapters.redis import RedisProductCache
 from adapters.redis.cache import parse_value
 from adapters.redis.messages import decode_message
 from entrypoints.apikeys import WRITE, generate
 from entrypoints.caching import CacheLayer
+from entrypoints.consumers.relay import ChangeRelayRunner
 from entrypoints.container import Application
 from entrypoints.http import create_app
 from entrypoints.settings import Settings

@@ -1,0 +1,1 @@
+"""Long-running consumers that drive the core from events: the invalidation subscriber, the cache relay."""
