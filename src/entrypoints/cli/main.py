@@ -16,13 +16,13 @@ import msgspec
 from adapters.postgres import migrate
 from entrypoints.cli.failures import FailingCleanly, Failure, sigterm_fails
 from entrypoints.cli.keys import keys, with_demo_key
-from entrypoints.cli.params import PRICE, PRODUCT_ID, STOCK
+from entrypoints.cli.params import PRICE, PRODUCT_ID, STOCK, WholeNumberType
 from entrypoints.cli.servers import cache_server, database, load_settings, url_of
 from entrypoints.container import open_service
 from productcore.errors import InvalidInput, ProductNotFound, ServiceUnavailable, VersionConflict
 from productcore.model import PageRequest, PriceStock, SearchCriteria, Sort
 from productcore.service import ProductService
-from productcore.validation import check_criteria, check_page_request
+from productcore.validation import MAX_ID, MAX_LIMIT, MAX_PAGE, check_criteria, check_page_request
 
 T = TypeVar("T")
 DEMO_PRODUCTS = 10_000
@@ -183,8 +183,8 @@ def get(product_id: int) -> None:
 @click.option("--name", help="Case-insensitive substring of the name.")
 @click.option("--min-price", type=PRICE, help="Lowest price, inclusive.")
 @click.option("--max-price", type=PRICE, help="Highest price, inclusive.")
-@click.option("--page", default=1, show_default=True, type=int)
-@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--page", default=1, show_default=True, type=WholeNumberType(1, MAX_PAGE))
+@click.option("--limit", default=20, show_default=True, type=WholeNumberType(1, MAX_LIMIT))
 @click.option("--sort", default="id", show_default=True, type=click.Choice([s.value for s in Sort]))
 def search(
     name: str | None, min_price: Decimal | None, max_price: Decimal | None, page: int, limit: int, sort: str
@@ -216,7 +216,9 @@ def search(
 @click.argument("product_id", type=PRODUCT_ID)
 @click.option("--price", required=True, type=PRICE, help="New price, e.g. 19.99.")
 @click.option("--stock", required=True, type=STOCK, help="New stock level.")
-@click.option("--if-version", type=click.IntRange(1), help="Only write if the product is at this version.")
+@click.option(
+    "--if-version", type=WholeNumberType(1, MAX_ID), help="Only write if the product is at this version."
+)
 def update(product_id: int, price: Decimal, stock: int, if_version: int | None) -> None:
     """Set a product's price and stock; print it as stored."""
     change = PriceStock(price=price, stock=stock)

@@ -86,3 +86,26 @@ class ProductIdType(click.ParamType):  # type: ignore[type-arg]  # generic only 
 
 
 PRODUCT_ID = ProductIdType()
+
+
+class WholeNumberType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
+    """A whole number in plain digits within ``low..high``, as the HTTP API reads ``page``, ``limit``
+    and versions (click's ``int`` would take ``1_0`` and `` 5``)."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self._low, self._high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Parse and check the number; a bad one is a usage error naming the range."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = whole_number(str(value), self._high)
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number from {self._low} to {self._high}", param, ctx)
+        if not self._low <= number <= self._high:
+            self.fail(f"{value} is not a whole number from {self._low} to {self._high}", param, ctx)
+        return number
