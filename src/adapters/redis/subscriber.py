@@ -8,11 +8,12 @@ import time
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from adapters.memory.near_cache import LruNearCache
 from adapters.redis.cache import FAILURES
 from adapters.redis.client import subscription_client
+from adapters.redis.cluster import AnyRedis
 from adapters.redis.messages import decode_message
 from productcore.caching import CacheStats
 from productcore.invalidation import apply_invalidations
@@ -32,6 +33,10 @@ class _Silent(Exception):
     """The server stopped answering pings on the subscription."""
 
 
+class _Moved(Exception):
+    """The cluster node unsubscribed us: the channel's slot is served elsewhere now."""
+
+
 class InvalidationSubscriber:
     """Keeps a subscription to the invalidation channel and the near cache in step with it.
 
@@ -40,7 +45,8 @@ class InvalidationSubscriber:
     again on every (re)subscription, since messages sent meanwhile are lost.
 
     Args:
-        client: Redis client (the subscription holds one connection of its pool).
+        client: Redis client, whose settings the subscription's own connection copies. On a cluster
+            the subscription is sharded (``SSUBSCRIBE``, on the primary of the channel's slot).
         channel: The invalidation channel.
         near: This process's near cache.
         stats: Counters to add to.
@@ -49,7 +55,7 @@ class InvalidationSubscriber:
 
     def __init__(
         self,
-        client: Redis,
+        client: AnyRedis,
         channel: str,
         near: LruNearCache,
         stats: CacheStats,
@@ -57,6 +63,7 @@ class InvalidationSubscriber:
         ping_interval: float = 1.0,
     ) -> None:
         self._client = client
+        self._sharded = isinstance(client, RedisCluster)
         self._channel = channel
         self._near = near
         self._stats = stats
@@ -69,20 +76,17 @@ class InvalidationSubscriber:
 
     async def run(self) -> None:
         """Subscribe and apply messages until cancelled, reconnecting with backoff."""
-        client = subscription_client(self._client)
-        try:
-            await self._subscribed(client)
-        finally:
-            await client.aclose(close_connection_pool=True)
-
-    async def _subscribed(self, client: Redis) -> None:
         pause = 0.05
         while not self.stopping:
             try:
-                await self._listen(client)
+                client = await subscription_client(self._client, self._channel)
+                try:
+                    await self._listen(client)
+                finally:
+                    await client.aclose(close_connection_pool=True)
             except asyncio.CancelledError:
                 raise
-            except (*FAILURES, _Silent) as error:
+            except (*FAILURES, _Silent, _Moved) as error:
                 self._lost(type(error).__name__)
             except Exception:
                 log.exception("invalidation subscriber failed; restarting it")
@@ -103,7 +107,10 @@ class InvalidationSubscriber:
 
     async def _listen(self, client: Redis) -> None:
         async with client.pubsub() as pubsub:
-            await pubsub.subscribe(self._channel)
+            if self._sharded:
+                await pubsub.ssubscribe(self._channel)
+            else:
+                await pubsub.subscribe(self._channel)
             heard = next_ping = time.monotonic()
             while not self.stopping:
                 message = await pubsub.get_message(timeout=self._ping_interval / 2)
@@ -119,14 +126,16 @@ class InvalidationSubscriber:
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "subscribe":
+        if kind in ("subscribe", "ssubscribe"):
             self._near.enable()
             self._stats.l1_flushes += 1
             self.subscriptions += 1
             self.state = "connected"
             self.connected.set()
             log.info("subscribed to %s; near cache flushed and on", self._channel)
-        elif kind == "message":
+        elif kind == "sunsubscribe":
+            raise _Moved  # the channel's slot left this node (resharding, failover)
+        elif kind in ("message", "smessage"):
             self.last_message_at = time.time()
             try:
                 parsed = decode_message(message["data"])
