@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import secrets
+import statistics
 import subprocess
 import tempfile
 import time
@@ -100,13 +101,12 @@ def _lookup_call(ids: list[int], keys: TaggedKeys) -> tuple[list[str], list[str 
     return flat_keys, [1000, "0", *(secrets.token_hex(4) for _ in ids)]
 
 
-async def _per_batch(run: Callable[[], Awaitable[Any]], rounds: int = 300) -> float:
-    for _ in range(20):
+async def _per_batch(run: Callable[[], Awaitable[Any]], batches: int = 100) -> tuple[float, float]:
+    """Wall and client CPU seconds per batch, over ``batches`` batches one after another."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(batches):
         await run()
-    started = time.perf_counter()
-    for _ in range(rounds):
-        await run()
-    return (time.perf_counter() - started) / rounds
+    return (time.perf_counter() - wall) / batches, (time.process_time() - cpu) / batches
 
 
 async def batch_figures(cluster_url: str, single_url: str) -> None:
@@ -126,14 +126,20 @@ async def batch_figures(cluster_url: str, single_url: str) -> None:
     try:
         for size in (1, 16, 64, 256):
             ids = list(range(size))
-            figures = [
-                await _per_batch(lambda run=run, ids=ids: run(*_lookup_call(ids, keys))) * 1e3
+            runs = [
+                lambda run=run, ids=ids: run(*_lookup_call(ids, keys))
                 for run in (on_single, piped, concurrent)
             ]
+            for run in runs:
+                await _per_batch(run, 10)
+            rounds = [[await _per_batch(run) for run in runs] for _ in range(5)]  # interleaved
+            wall = [statistics.median(r[i][0] for r in rounds) * 1e3 for i in range(3)]
+            cpu = [statistics.median(r[i][1] for r in rounds) * 1e3 for i in range(3)]
             slots = len(group_by_slot(_lookup_call(ids, keys)[0], 2))
             print(
-                f"  {size:3} ids ({slots:3} slots): one server {figures[0]:.3f} ms, cluster pipeline "
-                f"{figures[1]:.3f} ms, cluster concurrent calls {figures[2]:.3f} ms"
+                f"  {size:3} ids ({slots:3} slots), ms per batch (wall / client CPU): one server "
+                f"{wall[0]:.2f} / {cpu[0]:.2f}, cluster pipeline {wall[1]:.2f} / {cpu[1]:.2f}, "
+                f"cluster concurrent calls {wall[2]:.2f} / {cpu[2]:.2f}"
             )
     finally:
         await single.aclose()
@@ -166,7 +172,7 @@ def main() -> None:
     with redis_cluster(binary) as url, single_server(binary) as single_url:
         print("pub/sub delivery, one message at a time (2,000):")
         asyncio.run(pubsub_figures(url))
-        print("lookup batch, time per batch (300 rounds):")
+        print("lookup batch (median of 5 interleaved rounds of 100 batches):")
         asyncio.run(batch_figures(url, single_url))
 
 
