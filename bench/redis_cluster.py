@@ -31,8 +31,8 @@ from redis.asyncio import Redis
 from tests.redis_cluster import _free_ports, redis_cluster, server_binary
 
 from adapters.redis import scripts
-from adapters.redis.cache import TaggedKeys
 from adapters.redis.cluster import cluster_client
+from adapters.redis.keys import TaggedKeys
 from adapters.redis.slots import Layout, SlotScript, group_by_slot, split
 
 MESSAGE = b'{"c":[[123456,42]],"f":false}'

@@ -6,8 +6,8 @@ import pytest
 from redis.crc import key_slot
 
 from adapters.redis.budgets import BatchedBudgets
-from adapters.redis.cache import Keys, TaggedKeys
 from adapters.redis.cluster import ClusterUrl, is_cluster_url, parse_cluster_url
+from adapters.redis.keys import Keys, TaggedKeys
 from adapters.redis.slots import Layout, group_by_slot, merge, slot_of, split
 from entrypoints.settings import ConfigError, Settings
 
