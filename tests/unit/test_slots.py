@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from adapters.redis.budgets import BatchedBudgets
@@ -28,8 +29,7 @@ def test_one_servers_key_names_are_unchanged() -> None:
 
 def test_an_identitys_budgets_share_a_slot() -> None:
     """The read and write budgets of one identity are in one slot: a batch needs no split for them."""
-    budgets = BatchedBudgets.__new__(BatchedBudgets)
-    budgets._prefix = "productcore:ratelimit"
+    budgets = BatchedBudgets(Redis(), "productcore:ratelimit", "sliding-window-counter")  # no connection
     assert slot_of(budgets.key("read", "10.0.0.7")) == slot_of(budgets.key("write", "10.0.0.7"))
 
 
