@@ -17,6 +17,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from tests.redis_cluster import CLUSTER_VARIABLE, redis_cluster, server_binary
+
 POSTGRES_URL_VARIABLE = "PRODUCTCORE_TEST_DATABASE_URL"
 REDIS_URL_VARIABLE = "PRODUCTCORE_TEST_REDIS_URL"
 
@@ -177,7 +179,13 @@ class RestartableRedis:
 
 @contextmanager
 def redis_server() -> Iterator[tuple[str, str]]:
-    """Yield ``(kind, URL)`` of a Redis-compatible server the tests may use (and flush) freely."""
+    """Yield ``(kind, URL)`` of a Redis-compatible server the tests may use (and flush) freely: with
+    ``PRODUCTCORE_TEST_REDIS_CLUSTER`` set, a three-primary cluster of the session's own."""
+    cluster = os.environ.get(CLUSTER_VARIABLE)
+    if cluster:
+        with redis_cluster(server_binary(cluster)) as url:
+            yield "cluster", url
+        return
     url = os.environ.get(REDIS_URL_VARIABLE)
     if url:
         yield "environment", url

@@ -17,12 +17,12 @@ from limits.aio.strategies import (
 )
 from limits.storage import storage_from_string
 from prometheus_client import Counter, Gauge
-from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from adapters.redis.budgets import BatchedBudgets, Strategy, Verdict
+from adapters.redis.cluster import client_from_url, discover
 
 log = logging.getLogger("productcore.ratelimit")
 
@@ -32,7 +32,7 @@ STRATEGIES: dict[Strategy, type[RateLimiter]] = {
     "sliding-window-counter": SlidingWindowCounterRateLimiter,
     "moving-window": MovingWindowRateLimiter,
 }
-_STORE_ERRORS = (RedisError, OSError, TimeoutError)
+_STORE_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 FALLBACK_DECISIONS = Counter(
     "productcore_rate_limit_fallback_decisions",
@@ -167,18 +167,20 @@ async def open_limiter(
     store_timeout: float = 0.25,
     retry_after: float = 5.0,
 ) -> AsyncIterator[Limiter]:
-    """Yield a limiter over Redis at ``redis_url`` (or memory only when None); close it on exit."""
+    """Yield a limiter over Redis at ``redis_url`` (a ``redis+cluster://`` URL: a Redis Cluster), or
+    memory only when None; close it on exit."""
     local = STRATEGIES[strategy](storage_from_string("async+memory://"))
     if redis_url is None:
         yield Limiter(None, local)
         return
     # No client-side retries: a failed batch falls back at once instead of backing off.
-    client = Redis.from_url(
+    client = client_from_url(
         redis_url,
         socket_connect_timeout=store_timeout,
         retry=Retry(NoBackoff(), 0),
         client_name="productcore-ratelimit",
     )
+    await discover(client)
     budgets = BatchedBudgets(client, key_prefix, strategy, timeout=store_timeout)
     try:
         yield Limiter(budgets, local, retry_after=retry_after)

@@ -8,8 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from adapters.breaker import CircuitBreaker
 from adapters.embedded import shared_embedded_redis
 from adapters.memory import LruNearCache
@@ -22,6 +20,7 @@ from adapters.redis import (
     RedisProductCache,
     open_redis,
 )
+from adapters.redis.cluster import AnyRedis
 from entrypoints.consumers.invalidations import InvalidationSubscriber
 from entrypoints.consumers.relay import ChangeRelayRunner
 from entrypoints.metrics import cache_metrics
@@ -61,7 +60,7 @@ async def redis_url(settings: Settings) -> AsyncIterator[str | None]:
         await asyncio.to_thread(server.__exit__, None, None, None)
 
 
-async def redis_client(url: str | None, settings: Settings) -> AsyncIterator[Redis | None]:
+async def redis_client(url: str | None, settings: Settings) -> AsyncIterator[AnyRedis | None]:
     """Open a client of ``url`` (warning about a non-LRU eviction policy); None when caching is off."""
     if url is None:
         yield None
@@ -79,7 +78,7 @@ async def _stop(task: asyncio.Task[None]) -> None:
         log.warning("background task %s ended with %r", task.get_name(), error)
 
 
-async def cache_layer(client: Redis | None, settings: Settings) -> AsyncIterator[CacheLayer]:
+async def cache_layer(client: AnyRedis | None, settings: Settings) -> AsyncIterator[CacheLayer]:
     """Build L2, the bus and L1, and run the subscriber that keeps L1 right, until shutdown."""
     stats = CacheStats()
     if client is None:

@@ -157,11 +157,13 @@ def _check_database_url(url: str) -> None:
 
 
 def _check_redis_url(url: str) -> None:
-    """Reject a Redis URL the client could not use (scheme, port)."""
+    """Reject a Redis URL the client could not use (scheme, port; each node of a cluster URL)."""
     from redis.asyncio.connection import parse_url
 
+    from adapters.redis.cluster import is_cluster_url, parse_cluster_url
+
     try:
-        parse_url(url)
+        parse_cluster_url(url) if is_cluster_url(url) else parse_url(url)
     except ValueError as error:
         raise ConfigError(f"{PREFIX}REDIS_URL is invalid: {error}") from None
 

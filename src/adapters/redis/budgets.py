@@ -12,9 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
+from redis.commands.core import AsyncScript
 
 from adapters.batching import GroupCommit
+from adapters.redis.cluster import AnyRedis
+from adapters.redis.slots import Layout, SlotScript
 
 Strategy = Literal["sliding-window-counter", "moving-window"]
 
@@ -130,7 +133,8 @@ class BatchedBudgets:
     lease: every request is decided in Redis.
 
     Args:
-        client: The Redis client (its socket timeout bounds each batch).
+        client: The Redis client; on a cluster a batch is one script call per hash slot (each
+            identity's budgets share its slot), sent in one pipeline.
         key_prefix: Prefix of every budget key.
         strategy: ``sliding-window-counter`` (two counters per budget) or ``moving-window`` (one
             timestamp per request in the window, exact).
@@ -142,7 +146,7 @@ class BatchedBudgets:
 
     def __init__(
         self,
-        client: Redis,
+        client: AnyRedis,
         key_prefix: str,
         strategy: Strategy,
         *,
@@ -151,7 +155,11 @@ class BatchedBudgets:
         lease_divisor: int = 100,
         lease_seconds: float = 1.0,
     ) -> None:
-        self._script = client.register_script(DECIDE)
+        self._script: AsyncScript | SlotScript = (
+            SlotScript(client, DECIDE, Layout(keys=1, head=1, args=3))
+            if isinstance(client, RedisCluster)
+            else client.register_script(DECIDE)
+        )
         self._prefix = key_prefix
         self._mode = "m" if strategy == "moving-window" else "c"
         self._batches = GroupCommit[_Entry](self._run, interval=interval)

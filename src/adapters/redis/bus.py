@@ -1,4 +1,4 @@
-"""``InvalidationBus`` over Redis PUBLISH."""
+"""``InvalidationBus`` over Redis PUBLISH (SPUBLISH on a cluster)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 
 from adapters.breaker import CircuitBreaker
 from adapters.redis.cache import FAILURES
+from adapters.redis.cluster import AnyRedis
 from adapters.redis.messages import encode_message
 from productcore.caching import Invalidation
 
@@ -22,9 +23,12 @@ class RedisInvalidationBus:
     """Publishes invalidations on one channel; large batches go out as several messages."""
 
     def __init__(
-        self, client: Redis, channel: str, breaker: CircuitBreaker | None = None, *, timeout: float = 0.25
+        self, client: AnyRedis, channel: str, breaker: CircuitBreaker | None = None, *, timeout: float = 0.25
     ) -> None:
         self._client = client
+        # On a cluster, sharded: the primary of the channel's slot delivers to its subscribers itself
+        # (docs/deploying.md, "Redis Cluster", says why and what was measured).
+        self._sharded = isinstance(client, RedisCluster)
         self.channel = channel
         self._breaker = breaker or CircuitBreaker()
         self._timeout = timeout
@@ -38,14 +42,18 @@ class RedisInvalidationBus:
             with self._breaker.watching(FAILURES):
                 async with asyncio.timeout(seconds):
                     if flush or not invalidations:
-                        await self._client.publish(
-                            self.channel, encode_message(invalidations[:_BATCH], flush=flush)
-                        )
+                        await self._publish(self.channel, encode_message(invalidations[:_BATCH], flush=flush))
                         invalidations = invalidations[_BATCH:]
                     for start in range(0, len(invalidations), _BATCH):
                         chunk = invalidations[start : start + _BATCH]
-                        await self._client.publish(self.channel, encode_message(chunk, flush=False))
+                        await self._publish(self.channel, encode_message(chunk, flush=False))
         except FAILURES as error:
             log.warning("publishing invalidations failed (%s)", type(error).__name__)
             return False
         return True
+
+    async def _publish(self, channel: str, message: bytes) -> None:
+        if self._sharded:
+            await self._client.spublish(channel, message)
+        else:
+            await self._client.publish(channel, message)

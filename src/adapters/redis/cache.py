@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from adapters.batching import GroupCommit
 from adapters.breaker import CircuitBreaker
 from adapters.redis import scripts
+from adapters.redis.cluster import AnyRedis
+from adapters.redis.keys import Keys, TaggedKeys
+from adapters.redis.slots import ClusterLookup, Layout, SlotScript
 from productcore.caching import CacheLookup, CacheStats, FillLease, Invalidation, LookupStatus
 from productcore.errors import ServiceUnavailable
 from productcore.model import CachedProduct
@@ -27,7 +30,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-FAILURES = (RedisError, OSError, TimeoutError)
+FAILURES = (RedisError, RedisClusterException, OSError, TimeoutError)
+"""What a Redis call may fail with (a cluster client's own errors, such as no reachable node, are not
+``RedisError``)."""
+
+BatchScript = AsyncScript | SlotScript | ClusterLookup
+"""A script over many items: one call on one server, one per hash slot on a cluster."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,24 +45,6 @@ class CacheTimes:
     ttl: float = 3600.0
     negative_ttl: float = 5.0
     lease_ttl: float = 1.0
-
-
-class Keys:
-    """Key names under one prefix (all keys of one deployment share it)."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.generation = f"{prefix}:gen"
-        self.relayed = f"{prefix}:relayed"
-        self.channel = f"{prefix}:invalidations"
-
-    def entry(self, product_id: int) -> str:
-        """The key of a product's document, tombstone or negative entry."""
-        return f"{self.prefix}:p:{product_id}"
-
-    def lease(self, product_id: int) -> str:
-        """The key of a product's fill lease."""
-        return f"{self.prefix}:l:{product_id}"
 
 
 def parse_value(value: bytes) -> CachedProduct:
@@ -138,7 +128,7 @@ class RedisProductCache:
 
     def __init__(
         self,
-        client: Redis,
+        client: AnyRedis,
         prefix: str,
         *,
         times: CacheTimes | None = None,
@@ -151,18 +141,31 @@ class RedisProductCache:
         self._lookups = GroupCommit[_Lookup](self._look_up)
         self._fills = GroupCommit[_Store](lambda batch: self._store(batch, self._fill, with_token=True))
         self._writes = GroupCommit[_Store](lambda batch: self._store(batch, self._write, with_token=False))
-        self.keys = Keys(prefix)
         self._times = times or CacheTimes()
         self.breaker = breaker or CircuitBreaker()
         self._stats = stats if stats is not None else CacheStats()
-        self._lookup = client.register_script(scripts.LOOKUP)
-        self._fill = client.register_script(scripts.FILL)
         self._fill_absent = client.register_script(scripts.FILL_ABSENT)
         self._release = client.register_script(scripts.RELEASE)
-        self._write = client.register_script(scripts.WRITE)
-        self._bump = client.register_script(scripts.BUMP)
         self._relayed_through = client.register_script(scripts.RELAYED_THROUGH)
         self._mark_relayed = client.register_script(scripts.MARK_RELAYED)
+        self._lookup: BatchScript
+        self._fill: BatchScript
+        self._write: BatchScript
+        self._bump: BatchScript
+        if isinstance(client, RedisCluster):
+            self.keys: Keys = TaggedKeys(prefix)
+            self._absent_keys = 2  # the generation is in another slot (scripts.FILL_ABSENT)
+            self._lookup = ClusterLookup(client)
+            self._fill = SlotScript(client, scripts.FILL, Layout(keys=2, head=1, args=3))
+            self._write = SlotScript(client, scripts.WRITE, Layout(keys=2, head=1, args=2))
+            self._bump = SlotScript(client, scripts.BUMP, Layout(keys=1, head=1, args=0, counts=True))
+        else:
+            self.keys = Keys(prefix)
+            self._absent_keys = 3
+            self._lookup = client.register_script(scripts.LOOKUP)
+            self._fill = client.register_script(scripts.FILL)
+            self._write = client.register_script(scripts.WRITE)
+            self._bump = client.register_script(scripts.BUMP)
 
     async def _guarded(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
         """Run ``operation`` unless the breaker is open; on a Redis failure, return ``fallback``."""
@@ -222,7 +225,7 @@ class RedisProductCache:
         self._fills.entry(lease.token, lambda: _Store(product_id, entry, lease.token)).waiters.append(waiter)
         return await waiter
 
-    async def _store(self, batch: dict[str, _Store], script: AsyncScript, *, with_token: bool) -> None:
+    async def _store(self, batch: dict[str, _Store], script: BatchScript, *, with_token: bool) -> None:
         """Run one batch of fills or writes; while Redis fails (breaker), none is stored."""
         stores = list(batch.values())
 
@@ -247,8 +250,9 @@ class RedisProductCache:
         """Store a short-lived negative entry under the lease and its insert generation."""
 
         async def run() -> bool:
+            keys = [self.keys.entry(product_id), self.keys.lease(product_id), self.keys.generation]
             stored = await self._fill_absent(
-                keys=[self.keys.entry(product_id), self.keys.lease(product_id), self.keys.generation],
+                keys=keys[: self._absent_keys],
                 args=[lease.token, lease.generation, _ms(self._times.negative_ttl)],
             )
             return bool(stored)

@@ -5,28 +5,34 @@ from __future__ import annotations
 import asyncio
 import time
 
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 
 from adapters.breaker import CircuitBreaker
 from adapters.redis.cache import FAILURES
+from adapters.redis.cluster import AnyRedis
 from productcore.ports import HealthStatus
 
 
 class RedisHealth:
     """Reports whether Redis answers; the service stays ready without it (it reads PostgreSQL)."""
 
-    def __init__(self, client: Redis, breaker: CircuitBreaker, timeout: float = 0.5) -> None:
+    def __init__(self, client: AnyRedis, breaker: CircuitBreaker, timeout: float = 0.5) -> None:
         self._client = client
         self._breaker = breaker
         self._timeout = timeout
 
     async def check(self) -> HealthStatus:
-        """PING within the timeout; a failure is reported as degraded caching, never as not ready."""
+        """PING (every primary of a cluster) within the timeout; a failure is reported as degraded
+        caching, never as not ready."""
         started = time.perf_counter()
         details: dict[str, object] = {"breaker": self._breaker.state}
         try:
             async with asyncio.timeout(self._timeout):
-                await self._client.ping()
+                if isinstance(self._client, RedisCluster):  # every primary: each holds part of the keys
+                    await self._client.ping(target_nodes=RedisCluster.PRIMARIES)
+                    details["primaries"] = len(self._client.get_primaries())
+                else:
+                    await self._client.ping()
         except FAILURES as error:
             details.update(state="unreachable", error=type(error).__name__)
             return HealthStatus("cache", True, details)

@@ -69,6 +69,27 @@ end
 return out
 """
 
+# Redis Cluster's lookup (``slots.ClusterLookup``), for one hash slot: the generation key is in another
+# slot, so it is read after this script and negative entries are judged there. KEYS: entry and lease of
+# each id. ARGV: lease ms, '1' to take negative entries for misses, then a lease token per id. Returns
+# per id {1, value} hit, {3} miss with the lease, {4} busy, {5, generation} a negative entry (no lease).
+LOOKUP_SLOT = """
+local out = {}
+for i = 1, #KEYS / 2 do
+  local value = redis.call('GET', KEYS[2 * i - 1])
+  if value and string.byte(value, 1) == 118 and string.find(value, ':', 2, true) < #value then
+    out[i] = {1, value}
+  elseif value and string.byte(value, 1) == 110 and ARGV[2] ~= '1' then
+    out[i] = {5, string.sub(value, 2)}
+  elseif redis.call('SET', KEYS[2 * i], ARGV[2 + i], 'NX', 'PX', ARGV[1]) then
+    out[i] = {3}
+  else
+    out[i] = {4}
+  end
+end
+return out
+"""
+
 # KEYS: entry and lease of each fill. ARGV: ttl ms, then lease token, version and body of each.
 # Returns per fill 1 stored (or already there), 0 refused: the lease was revoked by a write or
 # expired, or a newer version is stored.
@@ -95,13 +116,15 @@ return out
 """
 )
 
-# KEYS: entry, lease, generation. ARGV: lease token, generation seen, ttl ms.
+# KEYS: entry, lease, generation. ARGV: lease token, generation seen, ttl ms. On Redis Cluster the
+# generation (another slot) is left out: an entry stored for a generation since replaced is never
+# taken for absent by a lookup, so the check only saves a write.
 FILL_ABSENT = (
     _CURRENT_VERSION
     + """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
-if redis.call('GET', KEYS[3]) ~= ARGV[2] then return 0 end
+if KEYS[3] and redis.call('GET', KEYS[3]) ~= ARGV[2] then return 0 end
 local current, has_body = current_version(redis.call('GET', KEYS[1]))
 if has_body then return 0 end
 redis.call('SET', KEYS[1], 'n' .. ARGV[2], 'PX', ARGV[3])

@@ -60,13 +60,27 @@ def unreachable_database(url: str, error: BaseException, *, embedded: bool) -> F
     return Failure(f"cannot reach the database {database_label(url)} ({source}): {connection_reason(error)}")
 
 
+_REDIS_UNREACHABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.RedisClusterException,  # a cluster with no reachable node, or slots uncovered
+)
+
+
 def _expected(error: Exception) -> click.ClickException | None:
     """The clean failure for an error that is an expected condition rather than a bug, else None."""
     if isinstance(error, ConfigError):
         return BadConfiguration(str(error))
     if isinstance(error, psycopg.OperationalError):
         return Failure(f"database: {connection_reason(error)}")
-    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+    if isinstance(
+        error,
+        (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            redis.exceptions.RedisClusterException,
+        ),
+    ):
         return Failure(f"cannot reach Redis (PRODUCTCORE_REDIS_URL): {connection_reason(error)}")
     if isinstance(error, OSError):
         where = f": {error.filename}" if error.filename else ""

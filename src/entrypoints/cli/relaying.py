@@ -8,8 +8,8 @@ import signal
 
 import click
 import msgspec
-from redis.asyncio import Redis
 
+from adapters.redis.cluster import client_from_url
 from entrypoints.container import Application, running
 from entrypoints.settings import Settings
 
@@ -25,7 +25,7 @@ async def run_relay(settings: Settings, *, report_every: float = 10.0) -> None:
         # The relay's only work is writing to Redis: with none to reach at start, exit 1 (the
         # exit code table) rather than run on relaying nothing. Later outages it rides out.
         timeout = max(settings.redis_timeout, 2.0)
-        client = Redis.from_url(settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        client = client_from_url(settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
         try:
             await client.ping()
         finally:

@@ -17,12 +17,14 @@ import psycopg
 import pytest
 from dependency_injector import providers
 from litestar import Litestar
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 
 from adapters.memory import LruNearCache
 from adapters.postgres import PostgresProductRepository, migrate
 from adapters.redis import RedisProductCache
 from adapters.redis.cache import parse_value
+from adapters.redis.client import subscription_client
+from adapters.redis.cluster import client_from_url
 from adapters.redis.messages import decode_message
 from entrypoints.apikeys import WRITE, generate
 from entrypoints.caching import CacheLayer
@@ -202,7 +204,7 @@ async def _cluster(postgres_admin_url: str, redis_url: str) -> AsyncIterator[Clu
                 return await stack.enter_async_context(running)
 
             yield Cluster(database_url, redis_url, prefix, start)
-        client = Redis.from_url(redis_url)
+        client = client_from_url(redis_url)
         try:
             keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
             if keys:
@@ -224,22 +226,27 @@ class ChannelWatch:
 
     async def listen(self, redis_url: str, channel: str, done: asyncio.Event) -> None:
         """Subscribe, then record invalidations until ``done`` is set and the channel is quiet."""
-        client = Redis.from_url(redis_url)
+        client = client_from_url(redis_url)
+        subscription = await subscription_client(client, channel)
         try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(channel)
+            async with subscription.pubsub() as pubsub:
+                if isinstance(client, RedisCluster):
+                    await pubsub.ssubscribe(channel)  # the service's bus publishes sharded there
+                else:
+                    await pubsub.subscribe(channel)
                 while True:
                     message = await pubsub.get_message(timeout=0.1)
                     if message is None:
                         if done.is_set():
                             return
-                    elif message["type"] == "subscribe":
+                    elif message["type"] in ("subscribe", "ssubscribe"):
                         self.ready.set()
-                    elif message["type"] == "message":
+                    elif message["type"] in ("message", "smessage"):
                         now = time.perf_counter()
                         marks = decode_message(message["data"]).c
                         self.seen.extend((now, mark.product_id, mark.version) for mark in marks)
         finally:
+            await subscription.aclose(close_connection_pool=True)
             await client.aclose()
 
     def seen_at(self, product_id: int, version: int) -> float:

