@@ -232,11 +232,12 @@ def start_nginx(workdir: Path, instances: list[Instance]) -> Iterator[Nginx]:
 def cluster(env: dict[str, str], workdir: Path, size: int = 3) -> Iterator[Nginx]:
     """``size`` ready instances on one database and one Redis, behind nginx; all stopped afterwards."""
     with ExitStack() as stack:
-        instances = []
+        instances: list[Instance] = []
+        # Whatever the list holds at the end is stopped: a test that replaces an instance (a restart)
+        # puts the new one in its place, and it is stopped too.
+        stack.callback(lambda: [instance.stop() for instance in instances])
         for _ in range(size):
-            instance = start_instance(env, workdir)
-            stack.callback(instance.stop)
-            instances.append(instance)
+            instances.append(start_instance(env, workdir))
         for instance in instances:
             _wait(f"instance {instance.address}", instance.ready, instance.process, instance.log, START_BOUND)
         yield stack.enter_context(start_nginx(workdir / "nginx", instances))
