@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -42,6 +43,7 @@ PRODUCTS = 100
 WRK_SCRIPT = f"""
 math.randomseed(os.time())
 request = function() return wrk.format("GET", "/products/" .. math.random(1, {PRODUCTS})) end
+response = function(status) if status ~= 200 then io.write("status " .. status .. "\\n") end end
 """
 
 
@@ -63,7 +65,12 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> tuple[float, 
     """Requests per second, p50 and p99 latency of one wrk run; every response must be 200."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
     out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    if "Non-2xx" in out or "Socket errors" in out:
+        statuses = Counter(line for line in out.splitlines() if line.startswith("status "))
+        raise AssertionError(
+            f"{url}: {dict(statuses)}\n"
+            + "\n".join(line for line in out.splitlines() if not line.startswith("status "))
+        )
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"\s50%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
     p99 = re.search(r"\s99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
@@ -79,14 +86,20 @@ class Sampler(threading.Thread):
         self.rss: list[list[float]] = [[] for _ in instances]
         self.cpu: list[list[float]] = [[] for _ in instances]
         self.done = threading.Event()
+        self.gone: set[int] = set()
 
     def run(self) -> None:
         for process in self.processes:
             process.cpu_percent()
         while not self.done.wait(0.5):
             for n, process in enumerate(self.processes):
-                self.rss[n].append(process.memory_info().rss / 2**20)
-                self.cpu[n].append(process.cpu_percent() / 100)
+                try:
+                    self.rss[n].append(process.memory_info().rss / 2**20)
+                    self.cpu[n].append(process.cpu_percent() / 100)
+                except psutil.NoSuchProcess:
+                    if n not in self.gone:
+                        self.gone.add(n)
+                        print(f"instance {n} (pid {process.pid}) exited during the run", file=sys.stderr)
 
 
 def main() -> None:

@@ -8,8 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
+from limits.storage import storage_from_string
 
+from adapters.ratelimit import STRATEGIES as STRATEGY_CLASSES
 from adapters.ratelimit import Limiter, Policy, Strategy, open_limiter
+from adapters.redis.budgets import BatchedBudgets, Verdict
+from adapters.redis.cluster import client_from_url
 
 STRATEGIES: list[Strategy] = ["sliding-window-counter", "moving-window"]
 
@@ -113,3 +117,30 @@ async def test_leases_spare_round_trips_and_never_exceed_the_budget(
     assert [v.remaining for v in verdicts[:20:2]] == sorted(
         (v.remaining for v in verdicts[:20:2]), reverse=True
     )
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_a_client_slower_than_a_lease_lives_spends_one_request_per_request(
+    redis_url: str, strategy: Strategy
+) -> None:
+    """Each request of a client that comes after its lease expired takes a fresh lease; the expired
+    one's unused requests are given back, so 40 such requests spend 40 of the budget plus at most the
+    lease still held (before: 40 leases of 10, and the client was refused after 90 requests of 1,000)."""
+    policy = Policy.parse("read", "1000/minute")
+    prefix = f"test-budgets-{uuid.uuid4().hex[:12]}"
+    client = client_from_url(redis_url)
+    try:
+        budgets = BatchedBudgets(client, prefix, strategy, lease_seconds=0.02)
+        limiter = Limiter(budgets, STRATEGY_CLASSES[strategy](storage_from_string("async+memory://")))
+        verdicts = []
+        for _ in range(40):
+            verdicts.append(await limiter.hit(policy, "addr:slow"))
+            await asyncio.sleep(0.03)
+        other = BatchedBudgets(client, prefix, strategy, lease_divisor=0)
+        seen = await other.decide(policy.name, policy.quota, policy.window, "addr:slow")
+    finally:
+        await client.aclose()
+    assert all(v.allowed for v in verdicts)
+    assert isinstance(seen, Verdict)
+    # Another process sees what was spent: the 40 requests, its own, and the lease still held.
+    assert seen.remaining >= 1000 - 40 - 1 - 10, seen

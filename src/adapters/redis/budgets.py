@@ -22,19 +22,25 @@ from adapters.redis.slots import Layout, SlotScript
 Strategy = Literal["sliding-window-counter", "moving-window"]
 
 # KEYS: one budget per entry. ARGV[1]: 'c' (sliding window counter) or 'm' (moving window); then per
-# entry: quota, window ms, requests. Returns per entry {allowed, room before, ms until room again}.
-# Time is the server's, so every instance counts against the same clock.
+# entry: quota, window ms, requests, refund, mark. A refund gives back the unused requests of an
+# expired lease, counted at ``mark`` (a window index, or a moving window's timestamp). Returns per
+# entry {allowed, room before, ms until room again, mark of what was counted now}. Time is the
+# server's, so every instance counts against the same clock.
 DECIDE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local moving = ARGV[1] == 'm'
 local out = {}
 for i, key in ipairs(KEYS) do
-  local quota = tonumber(ARGV[i * 3 - 1])
-  local window = tonumber(ARGV[i * 3])
-  local asked = tonumber(ARGV[i * 3 + 1])
-  local room, allowed, reset
+  local quota = tonumber(ARGV[i * 5 - 3])
+  local window = tonumber(ARGV[i * 5 - 2])
+  local asked = tonumber(ARGV[i * 5 - 1])
+  local refund = tonumber(ARGV[i * 5])
+  local mark = tonumber(ARGV[i * 5 + 1])
+  local room, allowed, reset, counted_at
   if moving then
+    counted_at = now
+    if refund > 0 then redis.call('LREM', key, refund, mark) end
     local low, high, count = 0, redis.call('LLEN', key) - 1, 0
     while low <= high do
       local mid = math.floor((low + high) / 2)
@@ -61,6 +67,7 @@ for i, key in ipairs(KEYS) do
     if count > 0 then reset = tonumber(redis.call('LINDEX', key, count - 1)) + window - now end
   else
     local index = math.floor(now / window)
+    counted_at = index
     local left = window - (now - index * window)
     local h = redis.call('HMGET', key, 'w', 'c', 'p')
     local current, previous = tonumber(h[2]) or 0, tonumber(h[3]) or 0
@@ -68,6 +75,8 @@ for i, key in ipairs(KEYS) do
       if tonumber(h[1]) == index - 1 then previous = current else previous = 0 end
       current = 0
     end
+    if refund > 0 and mark == index then current = math.max(0, current - refund) end
+    if refund > 0 and mark == index - 1 then previous = math.max(0, previous - refund) end
     room = quota - (math.floor(previous * left / window) + current)
     allowed = math.min(asked, math.max(room, 0))
     current = current + allowed
@@ -81,7 +90,7 @@ for i, key in ipairs(KEYS) do
       reset = left + math.max(0, window - math.floor(quota * window / current))
     end
   end
-  out[i] = {allowed, room, math.max(1, math.ceil(reset))}
+  out[i] = {allowed, room, math.max(1, math.ceil(reset)), counted_at}
 end
 return out
 """
@@ -108,6 +117,10 @@ class _Entry:
     window_ms: int
     lease: int
     waiters: list[asyncio.Future[Any]] = field(default_factory=list)
+    refund: int = 0
+    """Unused requests of this budget's expired lease, given back with this batch."""
+    mark: int = 0
+    """Where that lease was counted (the script's mark)."""
 
 
 @dataclass(slots=True)
@@ -119,6 +132,8 @@ class _Lease:
     """Room left in Redis after the lease was counted (as of then)."""
     reset_at: float
     expires_at: float
+    mark: int
+    """Where Redis counted the lease (a window index, or a moving window's timestamp)."""
 
 
 class BatchedBudgets:
@@ -156,7 +171,7 @@ class BatchedBudgets:
         lease_seconds: float = 1.0,
     ) -> None:
         self._script: AsyncScript | SlotScript = (
-            SlotScript(client, DECIDE, Layout(keys=1, head=1, args=3))
+            SlotScript(client, DECIDE, Layout(keys=1, head=1, args=5))
             if isinstance(client, RedisCluster)
             else client.register_script(DECIDE)
         )
@@ -192,17 +207,21 @@ class BatchedBudgets:
         waiter: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
         size = quota // self._lease_divisor if self._lease_divisor else 0
         entry = self._batches.entry(key, lambda: _Entry(quota, window_s * 1000, size))
+        if lease is not None and lease.tokens > 0:
+            # Expired unused: give the requests back, or a client slower than the lease's life would
+            # spend a whole lease per request.
+            entry.refund, entry.mark = lease.tokens, lease.mark
         entry.waiters.append(waiter)
         return waiter
 
     async def _run(self, batch: dict[str, _Entry]) -> None:
         args: list[str | int] = [self._mode]
         for entry in batch.values():
-            args += [entry.quota, entry.window_ms, len(entry.waiters) + entry.lease]
+            args += [entry.quota, entry.window_ms, len(entry.waiters) + entry.lease, entry.refund, entry.mark]
         async with asyncio.timeout(self._timeout):
             replies = await self._script(keys=list(batch), args=args)
         now = time.monotonic()
-        for (key, entry), (allowed, room, reset_ms) in zip(batch.items(), replies, strict=True):
+        for (key, entry), (allowed, room, reset_ms, mark) in zip(batch.items(), replies, strict=True):
             allowed, room, reset = int(allowed), int(room), int(reset_ms) / 1000
             # The waiters take the first of the tokens Redis granted, in arrival order; the rest is
             # the lease. What is left for the client counts the lease as its own.
@@ -215,7 +234,7 @@ class BatchedBudgets:
                 if len(self._leases) >= _MAX_LEASES:
                     self._leases.clear()
                 expires = now + min(reset, self._lease_seconds)
-                self._leases[key] = _Lease(leased, max(0, room - allowed), now + reset, expires)
+                self._leases[key] = _Lease(leased, max(0, room - allowed), now + reset, expires, int(mark))
 
     async def aclose(self) -> None:
         """Wait for the batch in flight, if any."""
