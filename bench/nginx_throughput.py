@@ -77,12 +77,19 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> tuple[float, 
     return rate, p50, p99
 
 
+def _worker(main: psutil.Process) -> psutil.Process:
+    """The process that serves: the youngest descendant of ``main`` (its granian worker), else ``main``."""
+    children = main.children(recursive=True)
+    return max(children, key=lambda child: child.create_time()) if children else main
+
+
 class Sampler(threading.Thread):
     """Samples the instances' RSS (MiB) and CPU (cores) every 0.5 s until stopped."""
 
     def __init__(self, instances: list[Instance]) -> None:
         super().__init__(daemon=True)
-        self.processes = [psutil.Process(i.process.pid) for i in instances]
+        # The granian worker serving each instance (a child of serve's main process).
+        self.processes = [_worker(psutil.Process(i.process.pid)) for i in instances]
         self.rss: list[list[float]] = [[] for _ in instances]
         self.cpu: list[list[float]] = [[] for _ in instances]
         self.done = threading.Event()
@@ -137,12 +144,12 @@ def main() -> None:
         while not all(i.ready() for i in instances):
             assert time.monotonic() < deadline, "instances not ready in 90 s"
             time.sleep(0.2)
-        idle = [psutil.Process(i.process.pid).memory_info().rss / 2**20 for i in instances]
+        idle = [_worker(psutil.Process(i.process.pid)).memory_info().rss / 2**20 for i in instances]
         for instance in instances:  # fill every L1
             with instance.client() as http:
                 for product in range(1, PRODUCTS + 1):
                     assert http.get(f"/products/{product}").status_code == 200
-        warm = [psutil.Process(i.process.pid).memory_info().rss / 2**20 for i in instances]
+        warm = [_worker(psutil.Process(i.process.pid)).memory_info().rss / 2**20 for i in instances]
         fronts = {
             n: stack.enter_context(start_nginx(workdir / f"nginx-{n}", instances[:n])) for n in (1, 2, 3)
         }
