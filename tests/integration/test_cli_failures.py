@@ -85,7 +85,7 @@ def test_an_unusable_data_dir_is_named(tmp_path: Path) -> None:
         (["search", "--min-price", "1.234"], "'--min-price': 1.234 must have at most 2 decimal places"),
         (["search", "--min-price", "-1"], "'--min-price': -1 must not be negative"),
         (["search"], "give at least one of name, min_price or max_price"),
-        (["search", "--name", "x", "--limit", "1000"], "limit: must be an integer from 1 to 100"),
+        (["search", "--name", "x", "--limit", "1000"], "'--limit': 1000 is not a whole number from 1 to 100"),
     ],
 )
 def test_bad_values_are_usage_errors_before_any_server(args: list[str], complaint: str) -> None:
