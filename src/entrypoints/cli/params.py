@@ -66,36 +66,22 @@ PRICE = PriceType()
 STOCK = StockType()
 
 
-class ProductIdType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
-    """A product id: a whole number from 1 to 2^63-1, in plain digits."""
-
-    name = "id"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        """Parse and check an id as the HTTP API does; a bad one is a usage error saying what an id is."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        else:
-            try:
-                number = whole_number(str(value), MAX_ID)
-            except ValueError:
-                self.fail(f"{value!r} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
-        if not 1 <= number <= MAX_ID:
-            self.fail(f"{value} is not a product id (a whole number from 1 to {MAX_ID})", param, ctx)
-        return number
-
-
-PRODUCT_ID = ProductIdType()
-
-
 class WholeNumberType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
-    """A whole number in plain digits within ``low..high``, as the HTTP API reads ``page``, ``limit``
-    and versions (click's ``int`` would take ``1_0`` and `` 5``)."""
+    """A whole number in plain digits within ``low..high``, as the HTTP API reads ids, ``page``,
+    ``limit`` and versions (click's ``int`` would take ``1_0`` and `` 5``).
 
-    name = "integer"
+    Args:
+        low: The least number allowed.
+        high: The greatest number allowed.
+        what: What the number is, for the message (``a product id``); None: just the range.
+        name: How usage texts name the value.
+    """
 
-    def __init__(self, low: int, high: int) -> None:
+    def __init__(self, low: int, high: int, what: str | None = None, name: str = "integer") -> None:
         self._low, self._high = low, high
+        self.name = name
+        bounds = f"a whole number from {low} to {high}"
+        self._problem = f"is not {what} ({bounds})" if what else f"is not {bounds}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         """Parse and check the number; a bad one is a usage error naming the range."""
@@ -105,7 +91,10 @@ class WholeNumberType(click.ParamType):  # type: ignore[type-arg]  # generic onl
             try:
                 number = whole_number(str(value), self._high)
             except ValueError:
-                self.fail(f"{value!r} is not a whole number from {self._low} to {self._high}", param, ctx)
+                self.fail(f"{value!r} {self._problem}", param, ctx)
         if not self._low <= number <= self._high:
-            self.fail(f"{value} is not a whole number from {self._low} to {self._high}", param, ctx)
+            self.fail(f"{value} {self._problem}", param, ctx)
         return number
+
+
+PRODUCT_ID = WholeNumberType(1, MAX_ID, "a product id", name="id")
